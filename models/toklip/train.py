@@ -1,0 +1,351 @@
+"""Three-stage offline recipe for TokLIP-Tiny: VQ tokenizer, pixel teacher CLIP, TokLIP semantics.
+
+    toklip-train --data models/data --out models/runs/tiny          # full recipe
+    toklip-train --data models/data --out /tmp/smoke --smoke        # every stage, a few steps
+
+Each stage writes a checkpoint (and mid-stage snapshots) so an interrupted run resumes where it
+stopped. Seeds fix the data order and initialisation.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import random
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from .dataset import CropSampler, Pair, load_pairs, load_photos, pair_pixels, read_jsonl
+from .model import PixelCLIP, TokLIP, TokLIPConfig, sigmoid_loss, tiny_config
+from .textok import TextEncoderInput, train_tokenizer
+
+
+@dataclass(frozen=True)
+class Schedule:
+    vq_steps: int = 1200
+    vq_batch: int = 32
+    vq_res: int = 64
+    vq_hires_steps: int = 150
+    vq_hires_batch: int = 12
+    vq_lr: float = 3e-4
+    photo_share: float = 0.7
+    teacher_steps: int = 700
+    teacher_batch: int = 96
+    teacher_lr: float = 5e-4
+    sem_steps: int = 450
+    sem_batch: int = 64
+    sem_lr: float = 5e-4
+    distill_weight: float = 2.0
+    vocab_size: int = 3072
+    snapshot_every: int = 100
+    dead_code_every: int = 50
+
+
+SMOKE = Schedule(
+    vq_steps=4, vq_batch=4, vq_hires_steps=2, vq_hires_batch=2, teacher_steps=3, teacher_batch=8,
+    sem_steps=3, sem_batch=8, vocab_size=512, snapshot_every=2, dead_code_every=2,
+)
+
+
+class Progress:
+    def __init__(self, stage: str, total: int, start: int = 0) -> None:
+        self.stage, self.total, self.start = stage, total, start
+        self.t0 = time.time()
+        self.last = 0.0
+
+    def update(self, step: int, **metrics: float) -> None:
+        now = time.time()
+        if now - self.last < 10 and step != self.total:
+            return
+        self.last = now
+        done = step - self.start
+        rate = (now - self.t0) / max(done, 1)
+        eta = rate * (self.total - step)
+        ms = " ".join(f"{k}={v:.4f}" for k, v in metrics.items())
+        print(f"[{self.stage}] step {step}/{self.total} {ms} {rate:.2f}s/step eta {eta / 60:.1f} min", flush=True)
+
+
+def lr_at(step: int, total: int, base: float, warmup: int = 50) -> float:
+    if step < warmup:
+        return base * (step + 1) / warmup
+    return base * 0.5 * (1 + math.cos(math.pi * min(1.0, (step - warmup) / max(1, total - warmup))))
+
+
+def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    for g in opt.param_groups:
+        g["lr"] = lr
+
+
+def save_snapshot(path: Path, **state: object) -> None:
+    tmp = path.with_suffix(".tmp")
+    torch.save(state, tmp)
+    tmp.replace(path)
+
+
+def pair_rgb_uint8(pairs: list[Pair]) -> list[np.ndarray]:
+    out = []
+    for p in pairs:
+        with Image.open(p.file) as im:
+            rgba = im.convert("RGBA")
+            bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
+            out.append(np.asarray(Image.alpha_composite(bg, rgba).convert("RGB")))
+    return out
+
+
+def train_vq(model: TokLIP, cfg: TokLIPConfig, data: Path, run: Path, sch: Schedule, seed: int, limit: int | None) -> None:
+    done = run / "stage1_vq.pt"
+    vq = model.trunk.vq
+    if done.exists():
+        vq.load_state_dict(torch.load(done, map_location="cpu"))
+        print("[vq] stage already done, loaded", flush=True)
+        return
+    photos = CropSampler(load_photos(data, "train", limit), seed)
+    pairs_img = CropSampler(pair_rgb_uint8(load_pairs(data, "train", limit)), seed + 1, min_frac=0.7)
+    opt = torch.optim.AdamW(vq.parameters(), lr=sch.vq_lr, betas=(0.9, 0.95), weight_decay=0.0)
+    total = sch.vq_steps + sch.vq_hires_steps
+    step = 0
+    snap = run / "stage1_vq.snapshot.pt"
+    if snap.exists():
+        s = torch.load(snap, map_location="cpu", weights_only=False)
+        vq.load_state_dict(s["model"])
+        opt.load_state_dict(s["opt"])
+        step = s["step"]
+        random.setstate(s["py_rng"])
+        photos.rng.setstate(s["photo_rng"])
+        pairs_img.rng.setstate(s["pair_rng"])
+        print(f"[vq] resumed at step {step}", flush=True)
+    rng = random.Random(seed + step)
+    usage = torch.zeros(cfg.vq.codebook_size)
+    prog = Progress("vq", total, step)
+    vq.train()
+    while step < total:
+        hires = step >= sch.vq_steps
+        bs, res = (sch.vq_hires_batch, cfg.vision.image_size) if hires else (sch.vq_batch, sch.vq_res)
+        n_photo = sum(rng.random() < sch.photo_share for _ in range(bs))
+        x = torch.cat([photos.batch(n_photo, res, cfg.mean, cfg.std), pairs_img.batch(bs - n_photo, res, cfg.mean, cfg.std)])
+        set_lr(opt, lr_at(step, total, sch.vq_lr))
+        rec, vq_loss, ids, z = vq(x)
+        rec_loss = F.mse_loss(rec, x) + 0.5 * F.l1_loss(rec, x)
+        loss = rec_loss + vq_loss
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(vq.parameters(), 1.0)
+        opt.step()
+        usage += torch.bincount(ids.flatten(), minlength=cfg.vq.codebook_size).float()
+        step += 1
+        if step % sch.dead_code_every == 0:
+            _revive_dead_codes(vq, usage, z.detach(), rng)
+            usage.zero_()
+        with torch.no_grad():
+            psnr = 10 * math.log10(4.0 / max(F.mse_loss(rec.clamp(-1, 1), x).item(), 1e-10))
+        prog.update(step, loss=loss.item(), rec=rec_loss.item(), psnr_db=psnr)
+        if step % sch.snapshot_every == 0 and step < total:
+            save_snapshot(snap, model=vq.state_dict(), opt=opt.state_dict(), step=step, py_rng=random.getstate(),
+                          photo_rng=photos.rng.getstate(), pair_rng=pairs_img.rng.getstate())
+    torch.save(vq.state_dict(), done)
+    snap.unlink(missing_ok=True)
+
+
+@torch.no_grad()
+def _revive_dead_codes(vq: torch.nn.Module, usage: torch.Tensor, z: torch.Tensor, rng: random.Random) -> None:
+    """Codes unused since the last check are moved onto random current encoder outputs, so the whole
+    codebook keeps receiving gradient (the standard k-means-style restart)."""
+    dead = (usage == 0).nonzero().flatten()
+    if len(dead) == 0:
+        return
+    zf = F.normalize(z.permute(0, 2, 3, 1).reshape(-1, z.shape[1]), dim=-1)
+    g = torch.Generator().manual_seed(rng.randrange(1 << 30))
+    pick = torch.randint(0, zf.shape[0], (len(dead),), generator=g)
+    noise = torch.randn(len(dead), zf.shape[1], generator=g) * 0.01
+    vq.quantize.embedding.weight.data[dead] = F.normalize(zf[pick] + noise, dim=-1)
+
+
+class PairBatches:
+    """Batches of (image index, caption) with one item per concept, so SigLIP negatives are true negatives."""
+
+    def __init__(self, pairs: list[Pair], seed: int) -> None:
+        self.pairs = pairs
+        self.rng = random.Random(seed)
+        self.by_concept: dict[str, list[int]] = {}
+        for i, p in enumerate(pairs):
+            self.by_concept.setdefault(p.concept, []).append(i)
+        self.concepts = sorted(self.by_concept)
+
+    def sample(self, n: int) -> tuple[list[int], list[str]]:
+        cs = self.rng.sample(self.concepts, min(n, len(self.concepts)))
+        idx = [self.rng.choice(self.by_concept[c]) for c in cs]
+        caps = [self.rng.choice(self.pairs[i].captions) for i in idx]
+        return idx, caps
+
+
+def _augment(x: torch.Tensor, rng: random.Random) -> torch.Tensor:
+    """Flip half the batch (pixels); kept mild: emoji/stamps are centred objects."""
+    flip = torch.tensor([rng.random() < 0.5 for _ in range(x.shape[0])])
+    return torch.where(flip[:, None, None, None], x.flip(-1), x)
+
+
+def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, pixels: torch.Tensor, pairs: list[Pair], textin: TextEncoderInput,
+                  run: Path, sch: Schedule, seed: int) -> None:
+    done = run / "stage2_teacher.pt"
+    if done.exists():
+        teacher.load_state_dict(torch.load(done, map_location="cpu"))
+        print("[teacher] stage already done, loaded", flush=True)
+        return
+    opt = torch.optim.AdamW(teacher.parameters(), lr=sch.teacher_lr, betas=(0.9, 0.98), weight_decay=0.05)
+    batches = PairBatches(pairs, seed + 2)
+    rng = random.Random(seed + 3)
+    step = _resume(run / "stage2_teacher.snapshot.pt", teacher, opt, batches, rng)
+    prog = Progress("teacher", sch.teacher_steps, step)
+    teacher.train()
+    while step < sch.teacher_steps:
+        idx, caps = batches.sample(sch.teacher_batch)
+        x = _augment(pixels[idx], rng)
+        set_lr(opt, lr_at(step, sch.teacher_steps, sch.teacher_lr))
+        img = teacher.encode_image(x)
+        txt = teacher.encode_text(textin(caps))
+        loss = sigmoid_loss(img, txt, teacher.logit_scale, teacher.logit_bias)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(teacher.parameters(), 1.0)
+        opt.step()
+        step += 1
+        prog.update(step, loss=loss.item(), scale=teacher.logit_scale.exp().item())
+        if step % sch.snapshot_every == 0 and step < sch.teacher_steps:
+            _snapshot(run / "stage2_teacher.snapshot.pt", teacher, opt, batches, rng, step)
+    torch.save(teacher.state_dict(), done)
+    (run / "stage2_teacher.snapshot.pt").unlink(missing_ok=True)
+
+
+def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, pixels: torch.Tensor, pairs: list[Pair],
+                   textin: TextEncoderInput, run: Path, sch: Schedule, seed: int) -> None:
+    done = run / "stage3_toklip.pt"
+    if done.exists():
+        model.load_state_dict(torch.load(done, map_location="cpu"))
+        print("[toklip] stage already done, loaded", flush=True)
+        return
+    # One text tower for teacher and TokLIP: the app compares both image towers against the same
+    # text embeddings, so TokLIP inherits the teacher's text tower, scale and bias, frozen.
+    model.text.load_state_dict(teacher.text.state_dict())
+    model.logit_scale.data.copy_(teacher.logit_scale.data)
+    model.logit_bias.data.copy_(teacher.logit_bias.data)
+    trunk = model.trunk
+    teacher.eval()
+    with torch.no_grad():
+        ids = torch.cat([trunk.vq.encode_ids(pixels[i : i + 64]) for i in range(0, len(pixels), 64)])
+        ids_flip = torch.cat([trunk.vq.encode_ids(pixels[i : i + 64].flip(-1)) for i in range(0, len(pixels), 64)])
+        t_img = torch.cat([teacher.encode_image(pixels[i : i + 64]) for i in range(0, len(pixels), 64)])
+        t_img_flip = torch.cat([teacher.encode_image(pixels[i : i + 64].flip(-1)) for i in range(0, len(pixels), 64)])
+    params = [p for n, p in trunk.named_parameters() if not n.startswith("vq.")]
+    opt = torch.optim.AdamW(params, lr=sch.sem_lr, betas=(0.9, 0.98), weight_decay=0.05)
+    batches = PairBatches(pairs, seed + 4)
+    rng = random.Random(seed + 5)
+    step = _resume(run / "stage3_toklip.snapshot.pt", trunk, opt, batches, rng, skip_prefix="vq.")
+    prog = Progress("toklip", sch.sem_steps, step)
+    trunk.train()
+    text = model.text.eval()
+    while step < sch.sem_steps:
+        idx, caps = batches.sample(sch.sem_batch)
+        flip = torch.tensor([rng.random() < 0.5 for _ in idx])
+        b_ids = torch.where(flip[:, None, None], ids_flip[idx], ids[idx])
+        b_t = torch.where(flip[:, None], t_img_flip[idx], t_img[idx])
+        set_lr(opt, lr_at(step, sch.sem_steps, sch.sem_lr))
+        img = model.encode_ids(b_ids)
+        with torch.no_grad():
+            txt = F.normalize(text(textin(caps)), dim=-1)
+        con = sigmoid_loss(img, txt, model.logit_scale.detach(), model.logit_bias.detach())
+        distill = (1 - (img * b_t).sum(-1)).mean()
+        loss = con + sch.distill_weight * distill
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        prog.update(step, loss=loss.item(), contrastive=con.item(), distill_cos=1 - distill.item())
+        if step % sch.snapshot_every == 0 and step < sch.sem_steps:
+            _snapshot(run / "stage3_toklip.snapshot.pt", trunk, opt, batches, rng, step, skip_prefix="vq.")
+    torch.save(model.state_dict(), done)
+    (run / "stage3_toklip.snapshot.pt").unlink(missing_ok=True)
+
+
+def _snapshot(path: Path, mod: torch.nn.Module, opt: torch.optim.Optimizer, batches: PairBatches, rng: random.Random,
+              step: int, skip_prefix: str | None = None) -> None:
+    sd = {k: v for k, v in mod.state_dict().items() if not (skip_prefix and k.startswith(skip_prefix))}
+    save_snapshot(path, model=sd, opt=opt.state_dict(), step=step, batch_rng=batches.rng.getstate(), rng=rng.getstate())
+
+
+def _resume(path: Path, mod: torch.nn.Module, opt: torch.optim.Optimizer, batches: PairBatches, rng: random.Random,
+            skip_prefix: str | None = None) -> int:
+    if not path.exists():
+        return 0
+    s = torch.load(path, map_location="cpu", weights_only=False)
+    mod.load_state_dict(s["model"], strict=skip_prefix is None)
+    opt.load_state_dict(s["opt"])
+    batches.rng.setstate(s["batch_rng"])
+    rng.setstate(s["rng"])
+    print(f"[{path.stem}] resumed at step {s['step']}", flush=True)
+    return int(s["step"])
+
+
+def run_recipe(data: Path, run: Path, smoke: bool, seed: int, threads: int) -> Path:
+    torch.manual_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.set_num_threads(threads)
+    sch = SMOKE if smoke else Schedule()
+    limit = 64 if smoke else None
+    cfg = tiny_config()
+    run.mkdir(parents=True, exist_ok=True)
+    timing_path = run / "timing.json"
+    timing: dict[str, float] = json.loads(timing_path.read_text()) if timing_path.exists() else {}
+
+    def timed(stage: str, fn) -> None:  # type: ignore[no-untyped-def]
+        t0 = time.time()
+        fn()
+        if stage not in timing:  # a resumed run keeps the earlier measurement
+            timing[stage] = (time.time() - t0) / 60
+            timing_path.write_text(json.dumps(timing, indent=1))
+
+    tok_path = run / "tokenizer.json"
+    if not tok_path.exists():
+        caps = [c for r in read_jsonl(data / "pairs.jsonl") if r["split"] == "train" for c in r["captions"]]
+        train_tokenizer(caps, sch.vocab_size, tok_path)
+    textin = TextEncoderInput.load(tok_path, cfg.text.context_length, cfg.text.pad_id)
+
+    model = TokLIP(cfg)
+    teacher = PixelCLIP(cfg)
+    timed("vq", lambda: train_vq(model, cfg, data, run, sch, seed, limit))
+    for p in model.trunk.vq.parameters():
+        p.requires_grad_(False)
+    model.trunk.vq.eval()
+    train_pairs = load_pairs(data, "train", limit)
+    pixels = pair_pixels(train_pairs, cfg.vision.image_size, cfg.mean, cfg.std)
+    timed("teacher", lambda: train_teacher(teacher, cfg, pixels, train_pairs, textin, run, sch, seed))
+    timed("toklip", lambda: train_semantic(model, teacher, cfg, pixels, train_pairs, textin, run, sch, seed))
+    final = run / "final.pt"
+    torch.save({"config": cfg.to_dict(), "toklip": model.state_dict(), "teacher": teacher.state_dict(),
+                "train_minutes": sum(timing.values()), "stage_minutes": timing, "smoke": smoke, "seed": seed,
+                "schedule": sch.__dict__}, final)
+    print(f"[done] {final} in {sum(timing.values()):.1f} min ({timing})", flush=True)
+    return final
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--data", type=Path, default=Path("models/data"), help="output of toklip-build-data")
+    ap.add_argument("--out", type=Path, default=Path("models/runs/tiny"), help="run folder (checkpoints, resume)")
+    ap.add_argument("--smoke", action="store_true", help="a few steps of every stage (CI)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
+    a = ap.parse_args(argv)
+    run_recipe(a.data, a.out, a.smoke, a.seed, a.threads)
+
+
+if __name__ == "__main__":
+    main()
