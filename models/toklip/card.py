@@ -51,15 +51,21 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any]) -> Path:
     ]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in metrics.items()]
     lines += ["", "## Data sources (Debian packages)", "", f"Debian version: {sources.get('debian_version', 'unknown')}", ""]
-    lines += ["| source | package | version | items | licence |", "| --- | --- | --- | --- | --- |"]
-    for name, s in (sources.get("sources") or {}).items():
-        lines.append(f"| {name} | {s.get('package')} | {s.get('version')} | {s.get('items')} | {s.get('license')} |")
+    srcs = sources.get("sources") or []
+    lines += ["| source | package | version | used as | items | licences |", "| --- | --- | --- | --- | --- | --- |"]
+    for s in srcs:
+        lic = ", ".join(s.get("license") or []) if isinstance(s.get("license"), list) else s.get("license")
+        lines.append(f"| {s.get('name')} | {s.get('package')} | {s.get('version')} | {s.get('output')} | {s.get('items')} | {lic} |")
     skipped = sources.get("skipped") or []
-    if skipped:
-        lines += ["", "Skipped packages: " + ", ".join(f"{s.get('package')} ({s.get('reason')})" for s in skipped)]
+    lines += ["", "Skipped packages: " + (", ".join(json.dumps(x) for x in skipped) if skipped else "none")]
     lines += ["", "## Attribution", ""]
-    for name, s in (sources.get("sources") or {}).items():
-        lines.append(f"- **{name}** ({s.get('package')}): {s.get('attribution')}")
+    for s in srcs:
+        lines.append(f"- **{s.get('name')}** ({s.get('package')} {s.get('version')}): {s.get('attribution')}")
+        for f in s.get("files") or []:
+            lines.append(f"  - {f.get('copyright')} — {f.get('license')} ({f.get('count')} files used)")
+        for w in s.get("wallpapers") or []:
+            if w.get("credit"):
+                lines.append(f"  - {w['id']}: {w['credit']}")
     lines += ["", "## Licence", "", "Code: Apache-2.0. Weights: trained by this project from the data above; the data's own"
               " licences and attribution requirements (listed above) apply to derived uses.", ""]
     path = bundle / "MODEL_CARD.md"

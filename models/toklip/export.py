@@ -58,8 +58,8 @@ def license_info(data: Path | None) -> dict[str, Any]:
     if src and src.exists():
         s = json.loads(src.read_text())
         info["debian_version"] = s.get("debian_version")
-        for name, v in (s.get("sources") or {}).items():
-            info["data_sources"].append({"source": name, "package": v.get("package"), "version": v.get("version"),
+        for v in s.get("sources") or []:
+            info["data_sources"].append({"source": v.get("name"), "package": v.get("package"), "version": v.get("version"),
                                           "license": v.get("license"), "attribution": v.get("attribution")})
     return info
 
