@@ -1,0 +1,50 @@
+import { defineConfig } from '@playwright/test';
+
+export type EpOptions = { ep: 'wasm' | 'webgpu' };
+
+const PORT = 4173;
+
+export default defineConfig<EpOptions>({
+  testDir: 'e2e',
+  outputDir: 'test-results',
+  fullyParallel: false,
+  workers: 1, // 2 cores: the app itself uses WASM threads
+  retries: 0,
+  timeout: 120_000,
+  expect: { timeout: 60_000 },
+  reporter: process.env.CI ? [['list'], ['html', { open: 'never' }]] : [['list']],
+  use: {
+    baseURL: `http://127.0.0.1:${PORT}/`,
+    trace: 'retain-on-failure',
+    screenshot: 'only-on-failure',
+    launchOptions: {
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--enable-unsafe-webgpu',
+        '--enable-unsafe-swiftshader',
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    },
+  },
+  projects: [
+    { name: 'wasm', use: { ep: 'wasm' } },
+    // SwiftShader (software WebGPU) is ~100× slower than WASM here: only the @webgpu tests, generous timeouts.
+    {
+      name: 'webgpu',
+      use: { ep: 'webgpu' },
+      grep: /@webgpu/,
+      timeout: 540_000,
+      expect: { timeout: 480_000 },
+    },
+  ],
+  webServer: {
+    command: `npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
+    url: `http://127.0.0.1:${PORT}/`,
+    reuseExistingServer: !process.env.CI,
+    timeout: 60_000,
+  },
+});
