@@ -1,0 +1,136 @@
+import { useEffect, useRef, useState, type DragEvent } from 'react';
+import { addFiles, addSample, fetchSamples, type Sample } from '../store/actions';
+
+/** Collects files from a drop, including files inside dropped folders (one level of recursion per folder). */
+async function filesFromDrop(dt: DataTransfer): Promise<File[]> {
+  const items = Array.from(dt.items ?? []);
+  const entries = items
+    .map((it) => (typeof it.webkitGetAsEntry === 'function' ? it.webkitGetAsEntry() : null))
+    .filter((e): e is FileSystemEntry => e !== null);
+  if (!entries.some((e) => e.isDirectory)) return Array.from(dt.files);
+  const out: File[] = [];
+  const walk = async (entry: FileSystemEntry, depth: number): Promise<void> => {
+    if (entry.isFile) {
+      out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
+    } else if (entry.isDirectory && depth < 4) {
+      const reader = (entry as FileSystemDirectoryEntry).createReader();
+      const children = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+      for (const c of children) await walk(c, depth + 1);
+    }
+  };
+  for (const e of entries) await walk(e, 0);
+  return out;
+}
+
+export function InputPanel() {
+  const inputRef = useRef<HTMLInputElement>(null);
+  const [over, setOver] = useState(false);
+  const [samples, setSamples] = useState<Sample[] | null>(null);
+
+  useEffect(() => {
+    let live = true;
+    void fetchSamples().then((s) => live && setSamples(s));
+    const onPaste = (e: ClipboardEvent) => {
+      const files = Array.from(e.clipboardData?.files ?? []);
+      if (files.length) {
+        e.preventDefault();
+        addFiles(files);
+      }
+    };
+    window.addEventListener('paste', onPaste);
+    return () => {
+      live = false;
+      window.removeEventListener('paste', onPaste);
+    };
+  }, []);
+
+  const onDrop = async (e: DragEvent<HTMLDivElement>) => {
+    e.preventDefault();
+    setOver(false);
+    addFiles(await filesFromDrop(e.dataTransfer));
+  };
+
+  return (
+    <section
+      aria-labelledby="input-title"
+      className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+    >
+      <h2 id="input-title" className="mb-2 text-base font-semibold">
+        Images
+      </h2>
+      <div
+        data-testid="dropzone"
+        onDragOver={(e) => {
+          e.preventDefault();
+          setOver(true);
+        }}
+        onDragLeave={() => setOver(false)}
+        onDrop={(e) => void onDrop(e)}
+        className={`flex flex-col items-center gap-2 rounded-lg border-2 border-dashed p-6 text-center text-sm ${
+          over ? 'border-sky-500 bg-sky-50' : 'border-slate-300'
+        }`}
+      >
+        <p className="text-slate-700">Drop images here (several at once), paste one, or</p>
+        <button type="button" className="btn btn-primary" onClick={() => inputRef.current?.click()}>
+          Choose images…
+        </button>
+        <input
+          ref={inputRef}
+          id="file-input"
+          data-testid="file-input"
+          type="file"
+          accept="image/png,image/jpeg,image/webp,image/gif,image/bmp,image/avif"
+          multiple
+          className="sr-only"
+          tabIndex={-1}
+          aria-label="Choose images"
+          onChange={(e) => {
+            addFiles(Array.from(e.target.files ?? []));
+            e.target.value = '';
+          }}
+        />
+        <p className="text-xs text-slate-500">
+          Everything runs in this browser tab: your images never leave this machine.
+        </p>
+      </div>
+
+      <div className="mt-3">
+        <h3 className="text-sm font-medium text-slate-800">Samples</h3>
+        {samples === null ? (
+          <p className="text-xs text-slate-500">Looking for bundled samples…</p>
+        ) : samples.length === 0 ? (
+          <p className="text-xs text-slate-500" data-testid="no-samples">
+            No sample images are bundled with this build.
+          </p>
+        ) : (
+          <ul className="mt-1 flex flex-wrap gap-2" aria-label="Sample images" data-testid="samples">
+            {samples.map((s) => (
+              <li key={s.file}>
+                <button
+                  type="button"
+                  className="group block w-24 rounded border border-slate-200 p-1 text-left focus-visible:ring-2 focus-visible:ring-sky-500 focus-visible:outline-none"
+                  onClick={() => void addSample(s)}
+                  aria-label={`Open sample: ${s.title} (${s.credit}, ${s.license})`}
+                >
+                  <img
+                    src={`samples/${s.file}`}
+                    alt=""
+                    className="aspect-square w-full rounded object-cover"
+                    loading="lazy"
+                  />
+                  <span className="mt-0.5 block truncate text-[11px] text-slate-700">{s.title}</span>
+                  <span
+                    className="block truncate text-[10px] text-slate-500"
+                    title={`${s.credit} · ${s.license}`}
+                  >
+                    {s.credit} · {s.license}
+                  </span>
+                </button>
+              </li>
+            ))}
+          </ul>
+        )}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,355 @@
+/**
+ * Orchestration: model loading, the per-image pipeline (decode → tokenize → reconstruct → embed) and prompt
+ * embedding. Images are processed one after another; the worker queues the graph runs themselves.
+ */
+import { resolveModel } from '../config/models';
+import { decodeImage } from '../image/decode';
+import { errorMap, psnr, ssim } from '../lib/metrics';
+import { denormalise } from '../lib/preprocess';
+import { chooseProvider, parseProvider, type Provider } from '../lib/provider';
+import { probeWebGpu } from '../runtime/gpu';
+import { InferenceClient, InferenceError } from '../worker/client';
+import { newPromptId, useStore, type ImageItem } from './store';
+
+export const client = new InferenceClient();
+
+const get = useStore.getState;
+const set = useStore.setState;
+
+function announce(message: string): void {
+  set({ announcement: message });
+}
+
+function errorText(e: unknown): string {
+  if (e instanceof InferenceError)
+    return e.file && !e.message.includes(e.file) ? `${e.message} (${e.file})` : e.message;
+  return e instanceof Error ? e.message : String(e);
+}
+
+client.onProgress((p) => {
+  set((s) => ({
+    model: {
+      ...s.model,
+      files: {
+        ...s.model.files,
+        [p.file]: { file: p.file, role: p.role, loaded: p.loaded, total: p.total, status: p.status },
+      },
+    },
+  }));
+});
+
+client.onNotice((n) => {
+  set((s) => ({ provider: { ...s.provider, active: n.provider, notice: n.message } }));
+  announce(n.message);
+});
+
+let restarts = 0;
+client.onCrashed((message) => {
+  if (message === 'terminated') return;
+  const canRestart = restarts < 2;
+  set((s) => ({
+    model: {
+      ...s.model,
+      status: 'error',
+      error: {
+        message: `The inference worker stopped (${message}).${canRestart ? ' Restarting it…' : ' Reload the page to continue.'}`,
+      },
+    },
+  }));
+  announce(`The inference worker stopped: ${message}.`);
+  if (!canRestart) return;
+  restarts++;
+  const { model, provider } = get();
+  const entry = resolveModel(model.id || null);
+  setTimeout(() => void loadModel(entry.id, entry.path, provider.active ?? 'wasm'), 100);
+});
+function modelBaseUrl(path: string): string {
+  return new URL(path, document.baseURI).href;
+}
+
+/** Initial load: provider from the URL (?ep=) or auto, model from ?model=. */
+export async function initialise(): Promise<void> {
+  const params = new URLSearchParams(location.search);
+  const forced = parseProvider(params.get('ep'));
+  const model = resolveModel(params.get('model'));
+  const adapter = await probeWebGpu();
+  const choice = chooseProvider(adapter, forced);
+  set((s) => ({ provider: { ...s.provider, forced, adapter, active: null, reason: choice.reason } }));
+  await loadModel(model.id, model.path, choice.provider);
+}
+
+export async function loadModel(id: string, path: string, provider: Provider): Promise<void> {
+  set((s) => ({ model: { id, status: 'loading', files: {}, error: undefined, manifest: s.model.manifest } }));
+  announce('Loading the model…');
+  try {
+    const hw = navigator.hardwareConcurrency || 1;
+    const threadsParam = Number(new URLSearchParams(location.search).get('threads'));
+    const threads = Number.isInteger(threadsParam) && threadsParam > 0 ? Math.min(threadsParam, hw) : hw;
+    const r = await client.load({
+      baseUrl: modelBaseUrl(path),
+      provider,
+      numThreads: crossOriginIsolated ? threads : 1,
+      ortBaseUrl: new URL('ort/', document.baseURI).href,
+      useCache: true,
+    });
+    set((s) => ({
+      model: {
+        ...s.model,
+        status: 'ready',
+        manifest: r.manifest,
+        codebook: new Float32Array(r.codebook),
+        codeColours: new Uint8ClampedArray(r.codeColours),
+        loadMs: r.downloadMs,
+        numThreads: r.numThreads,
+        crossOriginIsolated: r.crossOriginIsolated,
+      },
+      provider: {
+        ...s.provider,
+        active: r.provider,
+        notice: r.fallbackReason
+          ? `WebGPU could not be used: ${r.fallbackReason}. Using WASM.`
+          : s.provider.notice,
+      },
+      text: { embeddings: {}, pending: false },
+    }));
+    if (get().prompts.length === 0) {
+      set({ prompts: r.manifest.default_prompts.map((text) => ({ id: newPromptId(), text })) });
+    }
+    announce(`${r.manifest.display_name} is ready on ${r.provider === 'webgpu' ? 'WebGPU' : 'WASM'}.`);
+    void refreshTextEmbeddings();
+    // (Re)process every image already present (e.g. after a provider switch).
+    for (const im of get().images) if (im.status !== 'error' || im.url) enqueueImage(im.id);
+  } catch (e) {
+    const file = e instanceof InferenceError ? e.file : undefined;
+    set((s) => ({ model: { ...s.model, status: 'error', error: { message: errorText(e), file } } }));
+    announce(`The model could not be loaded: ${errorText(e)}`);
+  }
+}
+
+/** Switch provider from the UI (null = automatic). Reloads sessions and re-runs the images. */
+export async function switchProvider(forced: Provider | null): Promise<void> {
+  const { provider, model } = get();
+  const adapter = provider.adapter ?? (await probeWebGpu());
+  const choice = chooseProvider(adapter, forced);
+  set((s) => ({ provider: { ...s.provider, forced, reason: choice.reason, notice: undefined } }));
+  const url = new URL(location.href);
+  if (forced) url.searchParams.set('ep', forced);
+  else url.searchParams.delete('ep');
+  history.replaceState(null, '', url);
+  const entry = resolveModel(model.id || null);
+  await loadModel(entry.id, entry.path, choice.provider);
+}
+
+// ---- images --------------------------------------------------------------------------------
+
+let imageSeq = 0;
+const blobs = new Map<string, Blob>();
+let chain: Promise<void> = Promise.resolve();
+
+export function addFiles(files: Iterable<File>): void {
+  const added: ImageItem[] = [];
+  for (const f of files) {
+    const id = `img${++imageSeq}`;
+    blobs.set(id, f);
+    const isImage = f.type.startsWith('image/') && f.type !== 'image/svg+xml';
+    added.push({
+      id,
+      name: f.name || `pasted image ${imageSeq}`,
+      bytes: f.size,
+      url: isImage ? URL.createObjectURL(f) : null,
+      status: 'queued',
+      timings: {},
+    });
+  }
+  if (!added.length) return;
+  set((s) => ({ images: [...s.images, ...added] }));
+  announce(`${added.length} image${added.length > 1 ? 's' : ''} added.`);
+  for (const im of added) enqueueImage(im.id);
+}
+
+export function removeImage(id: string): void {
+  const im = get().images.find((x) => x.id === id);
+  if (im?.url) URL.revokeObjectURL(im.url);
+  blobs.delete(id);
+  set((s) => ({ images: s.images.filter((x) => x.id !== id) }));
+}
+
+export function clearImages(): void {
+  for (const im of get().images) if (im.url) URL.revokeObjectURL(im.url);
+  blobs.clear();
+  set({ images: [] });
+}
+
+function enqueueImage(id: string): void {
+  get().updateImage(id, { status: 'queued', error: undefined });
+  chain = chain.then(() => processImage(id)).catch(() => undefined);
+}
+
+const exists = (id: string) => get().images.some((x) => x.id === id);
+
+async function processImage(id: string): Promise<void> {
+  const blob = blobs.get(id);
+  if (!blob || !exists(id)) return;
+  if (get().model.status !== 'ready') {
+    if (get().model.status === 'error')
+      get().updateImage(id, { status: 'error', error: 'no model is loaded' });
+    return; // re-queued when the model becomes ready
+  }
+  const { updateImage, setTiming } = get();
+  const manifest = get().model.manifest!;
+  const tStart = performance.now();
+  try {
+    updateImage(id, { status: 'decoding' });
+    let t = performance.now();
+    const decoded = await decodeImage(blob);
+    setTiming(id, 'decode image', performance.now() - t);
+    updateImage(id, { status: 'tokenizing', width: decoded.width, height: decoded.height });
+
+    const tok = await client.request<'tokenize'>(
+      { kind: 'tokenize', rgba: decoded.rgba.buffer, width: decoded.width, height: decoded.height },
+      [decoded.rgba.buffer],
+    );
+    if (!exists(id)) return;
+    const ids = new Int32Array(tok.ids);
+    const pixels = new Float32Array(tok.pixels);
+    const modelRgb = denormalise(pixels, manifest.image.mean, manifest.image.std);
+    setTiming(id, 'preprocess', tok.preprocessMs);
+    setTiming(id, 'VQ encode', tok.timing.runMs);
+    updateImage(id, {
+      status: 'reconstructing',
+      ids,
+      grid: { h: tok.h, w: tok.w },
+      size: tok.size,
+      modelRgb,
+    });
+
+    const dec = await client.request<'decode'>({ kind: 'decode', ids: ids.slice().buffer }, []);
+    if (!exists(id)) return;
+    const recon = new Float32Array(dec.image);
+    setTiming(id, 'VQ decode', dec.timing.runMs);
+    t = performance.now();
+    const S = tok.size;
+    const metrics = {
+      psnr: psnr(modelRgb, recon),
+      ssim: ssim(modelRgb, recon, S, S),
+      errorMap: errorMap(modelRgb, recon, S, S),
+    };
+    setTiming(id, 'metrics', performance.now() - t);
+    updateImage(id, { status: 'embedding', recon, ...metrics });
+
+    const emb = await client.request<'embedImage'>({ kind: 'embedImage', ids: ids.slice().buffer }, []);
+    if (!exists(id)) return;
+    setTiming(id, 'semantic encode', emb.timing.runMs);
+    updateImage(id, { embedding: new Float32Array(emb.embeddings) });
+
+    if (manifest.teacher) {
+      const te = await client.request<'embedTeacher'>({ kind: 'embedTeacher', pixels: tok.pixels }, [
+        tok.pixels,
+      ]);
+      if (!exists(id)) return;
+      setTiming(id, 'teacher encode', te.timing.runMs);
+      updateImage(id, { teacherEmbedding: new Float32Array(te.embeddings) });
+    }
+    setTiming(id, 'total', performance.now() - tStart);
+    updateImage(id, { status: 'done' });
+    const name = get().images.find((x) => x.id === id)?.name ?? 'image';
+    announce(`${name}: tokens, reconstruction and similarity ready.`);
+  } catch (e) {
+    if (!exists(id)) return;
+    updateImage(id, { status: 'error', error: errorText(e) });
+    const name = get().images.find((x) => x.id === id)?.name ?? 'image';
+    announce(`${name} could not be processed: ${errorText(e)}`);
+  }
+}
+
+// ---- samples -------------------------------------------------------------------------------
+
+export interface Sample {
+  file: string;
+  title: string;
+  credit: string;
+  license: string;
+}
+
+export async function fetchSamples(): Promise<Sample[]> {
+  try {
+    const res = await fetch(new URL('samples/samples.json', document.baseURI), { cache: 'no-cache' });
+    if (!res.ok) return [];
+    const list: unknown = await res.json();
+    if (!Array.isArray(list)) return [];
+    return list.filter(
+      (s): s is Sample =>
+        typeof s === 'object' &&
+        s !== null &&
+        typeof s.file === 'string' &&
+        /^[\w.-]+$/.test(s.file) &&
+        typeof s.title === 'string' &&
+        typeof s.credit === 'string' &&
+        typeof s.license === 'string',
+    );
+  } catch {
+    return [];
+  }
+}
+
+export async function addSample(s: Sample): Promise<void> {
+  const res = await fetch(new URL(`samples/${s.file}`, document.baseURI));
+  if (!res.ok) {
+    announce(`The sample ${s.title} could not be loaded (HTTP ${res.status}).`);
+    return;
+  }
+  const blob = await res.blob();
+  addFiles([new File([blob], s.file, { type: blob.type })]);
+}
+
+// ---- prompts -------------------------------------------------------------------------------
+
+export function setPromptsFromText(text: string): void {
+  const lines = text.split('\n');
+  const old = get().prompts;
+  set({ prompts: lines.map((t, i) => ({ id: old[i]?.id ?? newPromptId(), text: t })) });
+  scheduleTextRefresh();
+}
+
+export function resetPrompts(): void {
+  const m = get().model.manifest;
+  if (!m) return;
+  set({ prompts: m.default_prompts.map((text) => ({ id: newPromptId(), text })) });
+  scheduleTextRefresh();
+}
+
+/** The prompts that count: non-blank lines, trimmed, in order. */
+export function activePrompts(prompts = get().prompts): string[] {
+  return prompts.map((p) => p.text.trim()).filter((t) => t.length > 0);
+}
+
+let textTimer: ReturnType<typeof setTimeout> | undefined;
+export function scheduleTextRefresh(): void {
+  clearTimeout(textTimer);
+  textTimer = setTimeout(() => void refreshTextEmbeddings(), 250);
+}
+
+let textRun = 0;
+/** Embeds only the prompts that have no embedding yet. Image encoders are not re-run. */
+export async function refreshTextEmbeddings(): Promise<void> {
+  if (get().model.status !== 'ready') return;
+  const wanted = activePrompts();
+  const have = get().text.embeddings;
+  const missing = [...new Set(wanted.filter((t) => !have[t]))];
+  if (!missing.length) return;
+  const run = ++textRun;
+  set((s) => ({ text: { ...s.text, pending: true, error: undefined } }));
+  try {
+    const r = await client.request<'embedText'>({ kind: 'embedText', prompts: missing });
+    const all = new Float32Array(r.embeddings);
+    set((s) => {
+      const embeddings = { ...s.text.embeddings };
+      missing.forEach((t, i) => (embeddings[t] = all.slice(i * r.dim, (i + 1) * r.dim)));
+      return { text: { ...s.text, embeddings, pending: run !== textRun, lastMs: r.timing.runMs } };
+    });
+  } catch (e) {
+    set((s) => ({ text: { ...s.text, pending: false, error: errorText(e) } }));
+  }
+  // prompts may have changed while we were embedding
+  if (activePrompts().some((t) => !get().text.embeddings[t])) scheduleTextRefresh();
+}

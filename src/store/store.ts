@@ -1,0 +1,118 @@
+/** App state (zustand). Large typed arrays live here; the UI never touches ORT tensors. */
+import { create } from 'zustand';
+import type { Manifest } from '../lib/manifest';
+import type { AdapterFacts, Provider } from '../lib/provider';
+
+export type ImageStatus =
+  'queued' | 'decoding' | 'tokenizing' | 'reconstructing' | 'embedding' | 'done' | 'error';
+
+export type Stage =
+  | 'decode image'
+  | 'preprocess'
+  | 'VQ encode'
+  | 'VQ decode'
+  | 'semantic encode'
+  | 'teacher encode'
+  | 'metrics'
+  | 'total';
+
+export interface ImageItem {
+  id: string;
+  name: string;
+  bytes: number;
+  /** object URL of the dropped file (never uploaded anywhere) */
+  url: string | null;
+  status: ImageStatus;
+  error?: string;
+  width?: number;
+  height?: number;
+  grid?: { h: number; w: number };
+  /** [h*w] token ids */
+  ids?: Int32Array;
+  /** model resolution */
+  size?: number;
+  /** CHW RGB in [0,1] at model resolution: what the encoder saw */
+  modelRgb?: Float32Array;
+  /** CHW RGB in [0,1] decoded from the ids */
+  recon?: Float32Array;
+  psnr?: number;
+  ssim?: number;
+  /** [h', w'] mean abs error per pixel, S×S */
+  errorMap?: Float32Array;
+  embedding?: Float32Array;
+  teacherEmbedding?: Float32Array;
+  timings: Partial<Record<Stage, number>>;
+}
+
+export interface FileProgress {
+  file: string;
+  role: string;
+  loaded: number;
+  total: number;
+  status: 'initiate' | 'progress' | 'verifying' | 'done';
+}
+
+export interface ModelState {
+  id: string;
+  status: 'idle' | 'loading' | 'ready' | 'error';
+  manifest?: Manifest;
+  files: Record<string, FileProgress>;
+  error?: { message: string; file?: string };
+  codebook?: Float32Array;
+  codeColours?: Uint8ClampedArray;
+  loadMs?: number;
+  numThreads?: number;
+  crossOriginIsolated?: boolean;
+}
+
+export interface ProviderState {
+  /** provider forced by the URL or the UI; null = automatic */
+  forced: Provider | null;
+  active: Provider | null;
+  reason: string;
+  notice?: string;
+  adapter?: AdapterFacts;
+}
+
+export interface Prompt {
+  id: string;
+  text: string;
+}
+
+export interface TextState {
+  /** embedding per prompt text */
+  embeddings: Record<string, Float32Array>;
+  pending: boolean;
+  error?: string;
+  lastMs?: number;
+}
+
+export interface AppState {
+  model: ModelState;
+  provider: ProviderState;
+  images: ImageItem[];
+  prompts: Prompt[];
+  text: TextState;
+  /** polite announcements for screen readers */
+  announcement: string;
+  updateImage: (id: string, patch: Partial<ImageItem>) => void;
+  setTiming: (id: string, stage: Stage, ms: number) => void;
+}
+
+let promptSeq = 0;
+export const newPromptId = (): string => `p${++promptSeq}`;
+
+export const useStore = create<AppState>()((set) => ({
+  model: { id: '', status: 'idle', files: {} },
+  provider: { forced: null, active: null, reason: 'checking WebGPU…' },
+  images: [],
+  prompts: [],
+  text: { embeddings: {}, pending: false },
+  announcement: '',
+  updateImage: (id, patch) =>
+    set((s) => ({ images: s.images.map((im) => (im.id === id ? { ...im, ...patch } : im)) })),
+  setTiming: (id, stage, ms) =>
+    set((s) => ({
+      images: s.images.map((im) => (im.id === id ? { ...im, timings: { ...im.timings, [stage]: ms } } : im)),
+    })),
+}));

@@ -1,0 +1,570 @@
+/// <reference lib="webworker" />
+/**
+ * The inference worker: owns onnxruntime-web and every InferenceSession. Requests are handled one at a time
+ * (a FIFO promise chain), so no session ever runs concurrently. Sessions are created lazily per graph.
+ * Every tensor created here — inputs and outputs — is disposed after use.
+ */
+import * as ort from 'onnxruntime-web/webgpu';
+import {
+  fileByRole,
+  validateManifest,
+  type GraphRole,
+  type Manifest,
+  type ManifestFile,
+} from '../lib/manifest';
+import { pcaColours } from '../lib/pca';
+import { preprocess } from '../lib/preprocess';
+import type { Provider } from '../lib/provider';
+import { sha256Hex } from '../lib/sha256';
+import { TextTokenizer } from '../lib/text';
+import type {
+  EmbedResult,
+  ErrorCode,
+  LoadRequest,
+  LoadResult,
+  ProgressEvent,
+  RequestKind,
+  ResultByKind,
+  Timing,
+  WorkerRequest,
+  WorkerResponse,
+} from './protocol';
+
+declare const self: DedicatedWorkerGlobalScope;
+
+class WorkerError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly file?: string,
+  ) {
+    super(message);
+    this.name = 'WorkerError';
+  }
+}
+
+const CACHE_NAME = 'toklip-models-v1';
+
+interface Loaded {
+  manifest: Manifest;
+  baseUrl: string;
+  /** graph bytes kept until the lazy session is created */
+  graphs: Map<GraphRole, Uint8Array>;
+  sessions: Partial<Record<GraphRole, Promise<ort.InferenceSession>>>;
+  tokenizer: TextTokenizer;
+  provider: Provider;
+}
+
+let state: Loaded | null = null;
+let ortConfigured = false;
+
+function post(msg: WorkerResponse, transfer: Transferable[] = []): void {
+  self.postMessage(msg, transfer);
+}
+
+function configureOrt(req: LoadRequest): number {
+  if (!ortConfigured) {
+    // Runtime files come from our own origin; numThreads must be set before the first session.
+    ort.env.wasm.wasmPaths = {
+      mjs: new URL('ort-wasm-simd-threaded.asyncify.mjs', req.ortBaseUrl).href,
+      wasm: new URL('ort-wasm-simd-threaded.asyncify.wasm', req.ortBaseUrl).href,
+    };
+    ort.env.wasm.numThreads = self.crossOriginIsolated ? Math.max(1, req.numThreads) : 1;
+    ort.env.wasm.proxy = false; // we already are a worker
+    ort.env.logLevel = 'error';
+    ortConfigured = true;
+  }
+  return ort.env.wasm.numThreads ?? 1;
+}
+
+// ---- downloading ------------------------------------------------------------------------------
+
+async function openCache(use: boolean): Promise<Cache | null> {
+  if (!use || typeof caches === 'undefined') return null;
+  try {
+    return await caches.open(CACHE_NAME);
+  } catch {
+    return null;
+  }
+}
+
+async function readWithProgress(res: Response, onChunk: (loaded: number) => void): Promise<Uint8Array> {
+  if (!res.body) return new Uint8Array(await res.arrayBuffer());
+  const reader = res.body.getReader();
+  const chunks: Uint8Array[] = [];
+  let loaded = 0;
+  let lastReport = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    chunks.push(value);
+    loaded += value.byteLength;
+    const now = performance.now();
+    if (now - lastReport > 50) {
+      lastReport = now;
+      onChunk(loaded);
+    }
+  }
+  const out = new Uint8Array(loaded);
+  let off = 0;
+  for (const c of chunks) {
+    out.set(c, off);
+    off += c.byteLength;
+  }
+  return out;
+}
+
+async function download(
+  requestId: number,
+  baseUrl: string,
+  f: ManifestFile,
+  cache: Cache | null,
+): Promise<{ bytes: Uint8Array; fromCache: boolean }> {
+  const url = new URL(f.path, baseUrl).href;
+  const cacheKey = `${url}?sha256=${f.sha256}`;
+  const progress = (loaded: number, status: ProgressEvent['status']) =>
+    post({ kind: 'progress', requestId, file: f.path, role: f.role, loaded, total: f.bytes, status });
+  progress(0, 'initiate');
+
+  if (cache) {
+    const hit = await cache.match(cacheKey).catch(() => undefined);
+    if (hit) {
+      const bytes = new Uint8Array(await hit.arrayBuffer());
+      if (bytes.byteLength === f.bytes && (await sha256Hex(bytes)) === f.sha256) {
+        progress(bytes.byteLength, 'done');
+        return { bytes, fromCache: true };
+      }
+      await cache.delete(cacheKey).catch(() => false);
+    }
+  }
+
+  let res: Response;
+  try {
+    res = await fetch(url, { cache: 'no-cache' });
+  } catch (e) {
+    throw new WorkerError('download', `could not download ${f.path}: ${(e as Error).message}`, f.path);
+  }
+  if (!res.ok) throw new WorkerError('download', `could not download ${f.path}: HTTP ${res.status}`, f.path);
+  if (/^text\/html/i.test(res.headers.get('Content-Type') ?? '') && !/\.html?$/i.test(f.path)) {
+    // a dev/preview server answers a missing file with the app's index.html
+    throw new WorkerError(
+      'download',
+      `could not download ${f.path}: the file is missing from the model folder`,
+      f.path,
+    );
+  }
+  const bytes = await readWithProgress(res, (n) => progress(n, 'progress'));
+  progress(bytes.byteLength, 'verifying');
+  if (bytes.byteLength !== f.bytes) {
+    throw new WorkerError(
+      'integrity',
+      `${f.path} has ${bytes.byteLength} bytes but the manifest says ${f.bytes}: the model folder is inconsistent`,
+      f.path,
+    );
+  }
+  const digest = await sha256Hex(bytes);
+  if (digest !== f.sha256) {
+    throw new WorkerError(
+      'integrity',
+      `${f.path} failed its integrity check: sha256 is ${digest}, the manifest says ${f.sha256}`,
+      f.path,
+    );
+  }
+  progress(bytes.byteLength, 'done');
+  if (cache) {
+    const copy = new Uint8Array(bytes); // keep ours intact
+    await cache
+      .put(cacheKey, new Response(copy, { headers: { 'Content-Type': 'application/octet-stream' } }))
+      .catch(() => undefined);
+  }
+  return { bytes, fromCache: false };
+}
+
+async function releaseAll(s: Loaded | null): Promise<void> {
+  if (!s) return;
+  const pending = Object.values(s.sessions);
+  s.sessions = {};
+  await Promise.all(pending.map((p) => p.then((sess) => sess.release()).catch(() => undefined)));
+}
+
+async function load(req: LoadRequest): Promise<LoadResult> {
+  const t0 = performance.now();
+  const numThreads = configureOrt(req);
+  const manifestUrl = new URL('manifest.json', req.baseUrl).href;
+  let json: unknown;
+  try {
+    const res = await fetch(manifestUrl, { cache: 'no-cache' });
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    if (/^text\/html/i.test(res.headers.get('Content-Type') ?? '')) throw new Error('no such model folder');
+    json = await res.json();
+  } catch (e) {
+    throw new WorkerError(
+      'manifest',
+      `could not read manifest.json: ${(e as Error).message}`,
+      'manifest.json',
+    );
+  }
+  let manifest: Manifest;
+  try {
+    manifest = validateManifest(json);
+  } catch (e) {
+    throw new WorkerError('manifest', (e as Error).message, 'manifest.json');
+  }
+
+  const cache = await openCache(req.useCache);
+  const needed = manifest.files.filter((f) => f.role !== 'model_card' && f.role !== 'metrics');
+  const results = await Promise.all(needed.map((f) => download(req.requestId, req.baseUrl, f, cache)));
+  const byRole = new Map<string, Uint8Array>(needed.map((f, i) => [f.role, results[i]!.bytes]));
+
+  const cbFile = fileByRole(manifest, 'codebook')!;
+  const cbBytes = byRole.get('codebook')!;
+  const { size, dim } = manifest.codebook;
+  if (cbBytes.byteLength !== size * dim * 4) {
+    throw new WorkerError(
+      'integrity',
+      `${cbFile.path} has ${cbBytes.byteLength} bytes, expected ${size}×${dim} float32 = ${size * dim * 4}`,
+      cbFile.path,
+    );
+  }
+  const codebook = new Float32Array(size * dim);
+  const dv = new DataView(cbBytes.buffer, cbBytes.byteOffset, cbBytes.byteLength);
+  for (let i = 0; i < codebook.length; i++) codebook[i] = dv.getFloat32(i * 4, true);
+  const colours = pcaColours(codebook, size, dim);
+
+  const tokFile = fileByRole(manifest, 'tokenizer')!;
+  let tokenizer: TextTokenizer;
+  try {
+    tokenizer = new TextTokenizer(
+      JSON.parse(new TextDecoder().decode(byRole.get('tokenizer'))),
+      manifest.text,
+    );
+  } catch (e) {
+    throw new WorkerError('text', `could not read ${tokFile.path}: ${(e as Error).message}`, tokFile.path);
+  }
+
+  const graphs = new Map<GraphRole, Uint8Array>();
+  for (const role of [
+    'vq_encoder',
+    'vq_decoder',
+    'semantic_encoder',
+    'text_encoder',
+    'teacher_image_encoder',
+  ] as const) {
+    const b = byRole.get(role);
+    if (b) graphs.set(role, b);
+  }
+
+  await releaseAll(state);
+  state = { manifest, baseUrl: req.baseUrl, graphs, sessions: {}, tokenizer, provider: req.provider };
+
+  let fallbackReason: string | undefined;
+  if (req.provider === 'webgpu') {
+    // Create one session now so that a WebGPU failure is known (and reported) before any image is dropped.
+    try {
+      await session('vq_encoder');
+    } catch (e) {
+      if (state.provider === 'wasm') fallbackReason = (e as Error).message;
+      else throw e;
+    }
+    if (state.provider !== 'webgpu') fallbackReason ??= 'WebGPU session creation failed';
+  }
+  return {
+    manifest,
+    provider: state.provider,
+    fallbackReason,
+    numThreads,
+    crossOriginIsolated: self.crossOriginIsolated,
+    codebook: codebook.buffer,
+    codeColours: colours.buffer as ArrayBuffer,
+    downloadMs: performance.now() - t0,
+    fromCache: results.every((r) => r.fromCache),
+  };
+}
+
+// ---- sessions ---------------------------------------------------------------------------------
+
+function loaded(): Loaded {
+  if (!state) throw new WorkerError('not-loaded', 'no model is loaded yet');
+  return state;
+}
+
+async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceSession> {
+  const bytes = s.graphs.get(role);
+  const file = fileByRole(s.manifest, role);
+  if (!bytes || !file) throw new WorkerError('session', `the model has no ${role} graph`);
+  const options = (ep: Provider): ort.InferenceSession.SessionOptions => ({
+    executionProviders: [ep],
+    graphOptimizationLevel: 'all',
+    logSeverityLevel: 3, // errors only: ORT's EP-assignment warnings are expected and not actionable here
+    // Idle ORT threads must not spin: on a 2-core machine spinning starves the page's own main thread.
+    extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+  });
+  if (s.provider === 'webgpu') {
+    try {
+      return await ort.InferenceSession.create(bytes, options('webgpu'));
+    } catch (e) {
+      // WebGPU unusable: switch the whole worker to WASM and say so.
+      const reason = `WebGPU session for ${file.path} failed (${(e as Error).message}); switched to WASM`;
+      s.provider = 'wasm';
+      const others = Object.entries(s.sessions).filter(([r]) => r !== role);
+      s.sessions = { [role]: s.sessions[role] } as Loaded['sessions'];
+      await Promise.all(others.map(([, p]) => p?.then((x) => x.release()).catch(() => undefined)));
+      post({ kind: 'notice', message: reason, provider: 'wasm' });
+    }
+  }
+  try {
+    const sess = await ort.InferenceSession.create(bytes, options('wasm'));
+    // On WASM nothing can ask for this graph again until the next load: free its bytes.
+    if (s.provider === 'wasm') s.graphs.delete(role);
+    return sess;
+  } catch (e) {
+    throw new WorkerError(
+      'session',
+      `could not create a session for ${file.path}: ${(e as Error).message}`,
+      file.path,
+    );
+  }
+}
+
+/** Lazily created session per graph. */
+function session(role: GraphRole): Promise<ort.InferenceSession> {
+  const s = loaded();
+  const p = (s.sessions[role] ??= createSession(s, role));
+  p.catch(() => {
+    if (s.sessions[role] === p) delete s.sessions[role];
+  });
+  return p;
+}
+
+interface RunOut {
+  data: ort.Tensor.DataType;
+  dims: readonly number[];
+  timing: Timing;
+}
+
+/** Runs one graph with one input; disposes the input and every output tensor. */
+async function runGraph(role: GraphRole, input: ort.Tensor, t0: number): Promise<RunOut> {
+  const s0 = performance.now();
+  let sess: ort.InferenceSession;
+  try {
+    sess = await session(role);
+  } catch (e) {
+    input.dispose();
+    throw e;
+  }
+  const sessionMs = performance.now() - s0;
+  let outputs: ort.InferenceSession.OnnxValueMapType | undefined;
+  const r0 = performance.now();
+  try {
+    outputs = await sess.run({ [sess.inputNames[0]!]: input });
+    const runMs = performance.now() - r0;
+    const out = outputs[sess.outputNames[0]!] as ort.Tensor;
+    const data = (await out.getData()) as ort.Tensor.DataType;
+    // copy out of ORT-owned memory before disposing
+    const copy = ArrayBuffer.isView(data) ? (data.slice() as ort.Tensor.DataType) : data;
+    return { data: copy, dims: out.dims, timing: { runMs, sessionMs, totalMs: performance.now() - t0 } };
+  } catch (e) {
+    if (e instanceof WorkerError) throw e;
+    throw new WorkerError('run', `${role} failed: ${(e as Error).message}`);
+  } finally {
+    input.dispose();
+    if (outputs) for (const t of Object.values(outputs)) (t as ort.Tensor).dispose();
+  }
+}
+
+function toInt32(data: ort.Tensor.DataType): Int32Array {
+  if (data instanceof Int32Array) return data;
+  if (data instanceof BigInt64Array) return Int32Array.from(data, (v) => Number(v));
+  if (ArrayBuffer.isView(data)) return Int32Array.from(data as unknown as ArrayLike<number>);
+  throw new WorkerError('run', 'expected integer ids from the graph');
+}
+
+function toFloat32(data: ort.Tensor.DataType): Float32Array {
+  if (data instanceof Float32Array) return data;
+  if (ArrayBuffer.isView(data)) return Float32Array.from(data as unknown as ArrayLike<number>);
+  throw new WorkerError('run', 'expected float32 output from the graph');
+}
+
+function checkDims(role: string, dims: readonly number[], want: number[]): void {
+  if (dims.length !== want.length || dims.some((d, i) => d !== want[i])) {
+    throw new WorkerError(
+      'run',
+      `${role} returned shape [${dims.join(', ')}], the manifest implies [${want.join(', ')}]`,
+    );
+  }
+}
+
+// ---- handlers -------------------------------------------------------------------------------
+
+type Handled<K extends RequestKind> = { result: ResultByKind[K]; transfer: Transferable[] };
+type EmbedHandled = { result: EmbedResult; transfer: Transferable[] };
+
+async function tokenize(rgba: ArrayBuffer, width: number, height: number): Promise<Handled<'tokenize'>> {
+  const t0 = performance.now();
+  const { manifest } = loaded();
+  const S = manifest.image.size;
+  let pixels: Float32Array;
+  try {
+    pixels = preprocess({ data: new Uint8ClampedArray(rgba), width, height }, manifest.image);
+  } catch (e) {
+    throw new WorkerError('image', (e as Error).message);
+  }
+  const preprocessMs = performance.now() - t0;
+  const input = new ort.Tensor('float32', pixels.slice(), [1, 3, S, S]);
+  const out = await runGraph('vq_encoder', input, t0);
+  const { h, w } = manifest.grid;
+  checkDims('vq_encoder', out.dims, [1, h, w]);
+  const ids = toInt32(out.data);
+  return {
+    result: {
+      ids: ids.buffer as ArrayBuffer,
+      h,
+      w,
+      pixels: pixels.buffer as ArrayBuffer,
+      size: S,
+      preprocessMs,
+      timing: out.timing,
+    },
+    transfer: [ids.buffer, pixels.buffer],
+  };
+}
+
+function idsTensor(ids: ArrayBuffer): ort.Tensor {
+  const { manifest } = loaded();
+  const { h, w } = manifest.grid;
+  const arr = new Int32Array(ids);
+  if (arr.length !== h * w) throw new WorkerError('run', `expected ${h}×${w} ids, got ${arr.length}`);
+  for (let i = 0; i < arr.length; i++) {
+    const v = arr[i]!;
+    if (v < 0 || v >= manifest.codebook.size)
+      throw new WorkerError('run', `id ${v} at ${i} is outside the codebook`);
+  }
+  return new ort.Tensor('int32', arr, [1, h, w]);
+}
+
+async function decode(ids: ArrayBuffer): Promise<Handled<'decode'>> {
+  const t0 = performance.now();
+  const S = loaded().manifest.image.size;
+  const out = await runGraph('vq_decoder', idsTensor(ids), t0);
+  checkDims('vq_decoder', out.dims, [1, 3, S, S]);
+  const image = toFloat32(out.data);
+  return {
+    result: { image: image.buffer as ArrayBuffer, size: S, timing: out.timing },
+    transfer: [image.buffer],
+  };
+}
+
+async function embed(role: GraphRole, input: ort.Tensor, n: number, t0: number): Promise<EmbedHandled> {
+  const E = loaded().manifest.embed_dim;
+  const out = await runGraph(role, input, t0);
+  checkDims(role, out.dims, [n, E]);
+  const emb = toFloat32(out.data);
+  return {
+    result: { embeddings: emb.buffer as ArrayBuffer, dim: E, timing: out.timing },
+    transfer: [emb.buffer],
+  };
+}
+
+async function embedTeacher(pixels: ArrayBuffer): Promise<EmbedHandled> {
+  const t0 = performance.now();
+  const { manifest } = loaded();
+  if (!manifest.teacher) throw new WorkerError('run', 'this model has no teacher image encoder');
+  const S = manifest.image.size;
+  const arr = new Float32Array(pixels);
+  if (arr.length !== 3 * S * S)
+    throw new WorkerError('image', `expected 3×${S}×${S} pixels, got ${arr.length}`);
+  return embed('teacher_image_encoder', new ort.Tensor('float32', arr, [1, 3, S, S]), 1, t0);
+}
+
+async function embedText(prompts: string[]): Promise<Handled<'embedText'>> {
+  const t0 = performance.now();
+  const { tokenizer } = loaded();
+  if (prompts.length === 0) throw new WorkerError('text', 'no prompts to embed');
+  let ids: Int32Array;
+  try {
+    ids = tokenizer.encodeBatch(prompts);
+  } catch (e) {
+    throw new WorkerError('text', (e as Error).message);
+  }
+  const L = tokenizer.contextLength;
+  const r = await embed(
+    'text_encoder',
+    new ort.Tensor('int32', ids.slice(), [prompts.length, L]),
+    prompts.length,
+    t0,
+  );
+  return { result: { ...r.result, ids: ids.buffer as ArrayBuffer }, transfer: [...r.transfer, ids.buffer] };
+}
+
+async function handle(req: WorkerRequest): Promise<void> {
+  try {
+    switch (req.kind) {
+      case 'load': {
+        const result = await load(req);
+        post({ kind: 'ready', requestId: req.requestId, result }, [result.codebook, result.codeColours]);
+        prewarm();
+        return;
+      }
+      case 'tokenize': {
+        const { result, transfer } = await tokenize(req.rgba, req.width, req.height);
+        post({ kind: 'result', requestId: req.requestId, request: 'tokenize', result }, transfer);
+        return;
+      }
+      case 'decode': {
+        const { result, transfer } = await decode(req.ids);
+        post({ kind: 'result', requestId: req.requestId, request: 'decode', result }, transfer);
+        return;
+      }
+      case 'embedImage': {
+        const t0 = performance.now();
+        const { result, transfer } = await embed('semantic_encoder', idsTensor(req.ids), 1, t0);
+        post({ kind: 'result', requestId: req.requestId, request: 'embedImage', result }, transfer);
+        return;
+      }
+      case 'embedTeacher': {
+        const { result, transfer } = await embedTeacher(req.pixels);
+        post({ kind: 'result', requestId: req.requestId, request: 'embedTeacher', result }, transfer);
+        return;
+      }
+      case 'embedText': {
+        const { result, transfer } = await embedText(req.prompts);
+        post({ kind: 'result', requestId: req.requestId, request: 'embedText', result }, transfer);
+        return;
+      }
+      default: {
+        const never: never = req;
+        throw new WorkerError('internal', `unknown request ${JSON.stringify(never)}`);
+      }
+    }
+  } catch (e) {
+    const err =
+      e instanceof WorkerError ? e : new WorkerError('internal', e instanceof Error ? e.message : String(e));
+    post({
+      kind: 'error',
+      requestId: req.requestId,
+      error: { code: err.code, message: err.message, file: err.file },
+    });
+  }
+}
+
+/**
+ * After a load, create the remaining sessions in the background — through the same queue, so never
+ * concurrently with a run. Each stays lazily created (`??=`): a request that comes first just creates it.
+ */
+function prewarm(): void {
+  const s = state;
+  if (!s) return;
+  for (const role of s.graphs.keys()) {
+    queue = queue.then(async () => {
+      if (state !== s) return;
+      await session(role).catch(() => undefined);
+    });
+  }
+}
+
+// One request at a time, in arrival order.
+let queue: Promise<void> = Promise.resolve();
+self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {
+  const req = e.data;
+  queue = queue.then(() => handle(req));
+});

@@ -1,0 +1,187 @@
+/**
+ * Typed messages between the UI and the inference worker. Every request carries a `requestId`; the
+ * worker answers with exactly one `result` or `error` for it (plus `progress` / `notice` events on the way).
+ */
+import type { Manifest } from '../lib/manifest';
+import type { Provider } from '../lib/provider';
+
+export type ErrorCode =
+  | 'manifest' // manifest missing, unparsable or invalid
+  | 'download' // a model file could not be fetched
+  | 'integrity' // size or sha256 mismatch
+  | 'session' // an ONNX session could not be created
+  | 'run' // a graph failed to run or returned an unexpected shape
+  | 'image' // the input image could not be used
+  | 'text' // tokenizer problems
+  | 'not-loaded' // a request before `load` finished
+  | 'internal';
+
+export interface WorkerErrorInfo {
+  code: ErrorCode;
+  message: string;
+  file?: string;
+}
+
+export interface Timing {
+  /** time in the graph (session.run), ms */
+  runMs: number;
+  /** everything the worker did for the request incl. pre/post processing and lazy session creation, ms */
+  totalMs: number;
+  /** lazy session creation, ms (0 when the session existed) */
+  sessionMs: number;
+}
+
+// ---- requests (UI → worker) --------------------------------------------------------------
+
+export interface LoadRequest {
+  kind: 'load';
+  requestId: number;
+  /** absolute URL of the model folder, ending in '/' */
+  baseUrl: string;
+  provider: Provider;
+  /** WASM threads to use */
+  numThreads: number;
+  /** absolute URL prefix of onnxruntime-web's .mjs/.wasm files */
+  ortBaseUrl: string;
+  useCache: boolean;
+}
+
+export interface TokenizeRequest {
+  kind: 'tokenize';
+  requestId: number;
+  /** RGBA8, row-major (transferred) */
+  rgba: ArrayBuffer;
+  width: number;
+  height: number;
+}
+
+export interface DecodeRequest {
+  kind: 'decode';
+  requestId: number;
+  /** [h*w] int32 ids (transferred) */
+  ids: ArrayBuffer;
+}
+
+export interface EmbedImageRequest {
+  kind: 'embedImage';
+  requestId: number;
+  ids: ArrayBuffer;
+}
+
+export interface EmbedTeacherRequest {
+  kind: 'embedTeacher';
+  requestId: number;
+  /** normalised CHW float32 [3, S, S] (transferred) */
+  pixels: ArrayBuffer;
+}
+
+export interface EmbedTextRequest {
+  kind: 'embedText';
+  requestId: number;
+  prompts: string[];
+}
+
+export type WorkerRequest =
+  LoadRequest | TokenizeRequest | DecodeRequest | EmbedImageRequest | EmbedTeacherRequest | EmbedTextRequest;
+
+export type RequestKind = WorkerRequest['kind'];
+
+// ---- results -------------------------------------------------------------------------------
+
+export interface LoadResult {
+  manifest: Manifest;
+  provider: Provider;
+  /** set when the requested provider could not be used */
+  fallbackReason?: string;
+  numThreads: number;
+  crossOriginIsolated: boolean;
+  /** codebook [size, dim] float32 */
+  codebook: ArrayBuffer;
+  /** RGB8 colour per code from a PCA of the codebook, [size, 3] */
+  codeColours: ArrayBuffer;
+  /** tokenizer.json parsed ok */
+  downloadMs: number;
+  fromCache: boolean;
+}
+
+export interface TokenizeResult {
+  /** [h*w] int32 */
+  ids: ArrayBuffer;
+  h: number;
+  w: number;
+  /** normalised CHW float32 [3, S, S] the encoder saw */
+  pixels: ArrayBuffer;
+  size: number;
+  preprocessMs: number;
+  timing: Timing;
+}
+
+export interface DecodeResult {
+  /** CHW float32 RGB in [0,1], [3, S, S] */
+  image: ArrayBuffer;
+  size: number;
+  timing: Timing;
+}
+
+export interface EmbedResult {
+  /** [n, E] float32, l2-normalised */
+  embeddings: ArrayBuffer;
+  dim: number;
+  timing: Timing;
+}
+
+export interface EmbedTextResult extends EmbedResult {
+  /** [n, L] int32 token ids fed to the text encoder */
+  ids: ArrayBuffer;
+}
+
+export interface ResultByKind {
+  load: LoadResult;
+  tokenize: TokenizeResult;
+  decode: DecodeResult;
+  embedImage: EmbedResult;
+  embedTeacher: EmbedResult;
+  embedText: EmbedTextResult;
+}
+
+// ---- responses (worker → UI) ----------------------------------------------------------------
+
+export interface ProgressEvent {
+  kind: 'progress';
+  requestId: number;
+  file: string;
+  role: string;
+  loaded: number;
+  total: number;
+  status: 'initiate' | 'progress' | 'verifying' | 'done';
+}
+
+export interface NoticeEvent {
+  kind: 'notice';
+  /** e.g. WebGPU failed and the worker switched to WASM */
+  message: string;
+  provider: Provider;
+}
+
+export interface ReadyEvent {
+  kind: 'ready';
+  requestId: number;
+  result: LoadResult;
+}
+
+export type ResultEvent = {
+  [K in Exclude<RequestKind, 'load'>]: {
+    kind: 'result';
+    requestId: number;
+    request: K;
+    result: ResultByKind[K];
+  };
+}[Exclude<RequestKind, 'load'>];
+
+export interface ErrorEvent {
+  kind: 'error';
+  requestId: number;
+  error: WorkerErrorInfo;
+}
+
+export type WorkerResponse = ProgressEvent | NoticeEvent | ReadyEvent | ResultEvent | ErrorEvent;
