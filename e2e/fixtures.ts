@@ -1,0 +1,23 @@
+/** Playwright fixtures: the `ep` option (per project) and console/page-error capture. */
+import { test as base, expect, type Page } from '@playwright/test';
+import type { EpOptions } from '../playwright.config';
+
+export const test = base.extend<EpOptions & { consoleErrors: string[] }>({
+  ep: ['wasm', { option: true }],
+  consoleErrors: async ({ page }, use) => {
+    const errors: string[] = [];
+    page.on('console', (m) => {
+      if (m.type() === 'error') errors.push(m.text());
+    });
+    page.on('pageerror', (e) => errors.push(String(e)));
+    await use(errors);
+  },
+});
+export { expect };
+
+/** Opens the app with the project's provider forced and waits for the model. */
+export async function openApp(page: Page, ep: string, extra = ''): Promise<void> {
+  await page.goto(`./?ep=${ep}${extra}`);
+  await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready', { timeout: 120_000 });
+  await expect(page.getByTestId('app')).toHaveAttribute('data-provider', ep);
+}
