@@ -48,3 +48,13 @@ def test_resume_skips_finished_stages(synthetic_data: Path, tmp_path: Path, caps
     run_recipe(synthetic_data, tmp_path / "run", smoke=True, seed=0, threads=2)
     out = capsys.readouterr().out
     assert "[vq] stage already done" in out and "[toklip] stage already done" in out
+
+
+def test_compare_metrics_flags_drift() -> None:
+    from toklip.evaluate import compare_metrics
+
+    saved = {"psnr_db": 24.0, "codebook_usage": 0.7, "perplexity": 500.0, "psnr_n_images": 26, "retrieval_n_concepts": 230}
+    assert compare_metrics(saved, dict(saved, psnr_db=24.05)) == []
+    assert any("psnr_db" in p for p in compare_metrics(saved, dict(saved, psnr_db=24.2)))
+    assert any("codebook_usage" in p for p in compare_metrics(saved, dict(saved, codebook_usage=0.68)))
+    assert any("retrieval_n_concepts" in p for p in compare_metrics(saved, dict(saved, retrieval_n_concepts=229)))

@@ -78,6 +78,25 @@ def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 
     return m
 
 
+# key -> allowed absolute difference (0.1 dB for PSNR, 1 point for fractions, 1% for perplexity).
+TOLERANCES = {"psnr_db": 0.1, "ssim": 0.01, "codebook_usage": 0.01, "toklip_t2i_r1": 0.01, "toklip_i2t_r1": 0.01,
+              "teacher_t2i_r1": 0.01, "teacher_i2t_r1": 0.01, "toklip_t2i_r5": 0.01, "toklip_i2t_r5": 0.01}
+
+
+def compare_metrics(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
+    problems = []
+    for k, tol in TOLERANCES.items():
+        if k in saved and saved[k] is not None:
+            if now.get(k) is None or abs(now[k] - saved[k]) > tol:
+                problems.append(f"{k}: saved {saved[k]} vs now {now.get(k)} (tolerance {tol})")
+    if "perplexity" in saved and abs(now["perplexity"] - saved["perplexity"]) > 0.01 * saved["perplexity"]:
+        problems.append(f"perplexity: saved {saved['perplexity']} vs now {now['perplexity']}")
+    for k in ("psnr_n_images", "retrieval_n_concepts"):
+        if saved.get(k) != now.get(k):
+            problems.append(f"{k}: saved {saved.get(k)} vs now {now.get(k)} (the dataset differs)")
+    return problems
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--bundle", type=Path, required=True, help="model folder with manifest.json")
@@ -85,9 +104,19 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--limit", type=int, default=None, help="evaluate on at most N items per set (smoke)")
     ap.add_argument("--threads", type=int, default=0)
     ap.add_argument("--no-write", action="store_true", help="print only; leave the bundle untouched")
+    ap.add_argument("--check", action="store_true",
+                    help="compare with the bundle's metrics.json (PSNR within 0.1 dB, fractions within 1 point) and exit 1 on a mismatch; writes nothing")
     a = ap.parse_args(argv)
     m = evaluate(a.bundle, a.data, a.limit, a.threads)
     print(json.dumps(m, indent=1))
+    if a.check:
+        problems = compare_metrics(json.loads((a.bundle / "metrics.json").read_text()), m)
+        for p in problems:
+            print(f"MISMATCH {p}")
+        if problems:
+            raise SystemExit(1)
+        print(f"metrics of {a.bundle} reproduce within tolerance")
+        return
     if not a.no_write:
         (a.bundle / "metrics.json").write_text(json.dumps(m, indent=1) + "\n")
         write_model_card(a.bundle, a.data, m)

@@ -29,17 +29,17 @@ from .textok import TextEncoderInput, train_tokenizer
 
 @dataclass(frozen=True)
 class Schedule:
-    vq_steps: int = 1200
+    vq_steps: int = 1600
     vq_batch: int = 32
     vq_res: int = 64
-    vq_hires_steps: int = 150
+    vq_hires_steps: int = 200
     vq_hires_batch: int = 12
     vq_lr: float = 3e-4
     photo_share: float = 0.7
-    teacher_steps: int = 700
+    teacher_steps: int = 800
     teacher_batch: int = 96
     teacher_lr: float = 5e-4
-    sem_steps: int = 450
+    sem_steps: int = 550
     sem_batch: int = 64
     sem_lr: float = 5e-4
     distill_weight: float = 2.0

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs what the app and the tests need on a fresh Debian 12/13 machine: Debian's Chromium,
+# the Debian packages the training data comes from, the Python venv (.venv) with the CPU build of
+# PyTorch, and the npm packages. Safe to re-run; each step is skipped when already done.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+DATA_PKGS="gcompris-qt-data lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds plasma-workspace-wallpapers fonts-noto-color-emoji unicode-data unicode-cldr-core tuxpaint-stamps-default"
+need_apt=()
+command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
+if [ "${TOKLIP_SKIP_DATA_PKGS:-0}" != 1 ]; then
+  for p in $DATA_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p"); done
+fi
+if [ ${#need_apt[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
+  echo "== apt-get install ${need_apt[*]}"
+  $SUDO apt-get update -qq
+  for p in "${need_apt[@]}"; do
+    # One at a time: a package missing on this Debian release must not block the others.
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null \
+      || echo "WARNING: apt-get could not install $p; the data build will skip it" >&2
+  done
+fi
+
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch" 2>/dev/null; then
+  echo "== Python venv (.venv)"
+  python3 -m venv .venv
+  .venv/bin/pip install -q --upgrade pip
+  # Pinned: torch==2.13.0 is the CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
+  .venv/bin/pip install -q torch==2.13.0
+  .venv/bin/pip install -q -e 'models[test]'
+fi
+
+if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  echo "== npm ci"
+  ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+fi

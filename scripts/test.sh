@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Runs every test of the project on a fresh Debian 12/13 machine: installs what is missing
+# (scripts/setup.sh), then the Python suite, a smoke run of the whole training recipe on real
+# Debian data, the check that the committed model's metrics reproduce, and the app's lint,
+# typecheck, Vitest units and Playwright e2e (WASM and WebGPU) in Debian's Chromium.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PYTHONUNBUFFERED=1
+PY=.venv/bin/python
+step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
+
+step "setup"
+bash scripts/setup.sh
+
+step "python: pytest models"
+$PY -m pytest models -q
+
+step "python: dataset from Debian packages (models/data)"
+[ -f models/data/pairs.jsonl ] || $PY -m toklip.data.build --out models/data
+
+step "python: smoke training + export + eval on a small real-data build"
+smoke=$(mktemp -d)
+trap 'rm -rf "$smoke"' EXIT
+$PY -m toklip.data.build --out "$smoke/data" --limit 40
+$PY -m toklip.train --data "$smoke/data" --out "$smoke/run" --smoke
+$PY -m toklip.export --checkpoint "$smoke/run/final.pt" --data "$smoke/data" --out "$smoke/bundle"
+$PY -m toklip.evaluate --bundle "$smoke/bundle" --data "$smoke/data"
+
+step "python: committed TokLIP-Tiny metrics reproduce"
+$PY -m toklip.evaluate --bundle public/models/toklip-tiny --data models/data --check
+
+step "app: lint, typecheck, unit, e2e"
+npm test
