@@ -28,7 +28,7 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch" 2>/
   .venv/bin/pip install -q --upgrade pip
   # Pinned: torch==2.13.0 is the CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
   .venv/bin/pip install -q torch==2.13.0
-  .venv/bin/pip install -q -e 'models[test]'
+  .venv/bin/pip install -q -e 'models[test,official]'
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

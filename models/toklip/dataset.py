@@ -86,6 +86,8 @@ class CropSampler:
         return out
 
     def batch(self, n: int, res: int, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
+        if n == 0:
+            return torch.zeros(0, 3, res, res)
         x = np.stack([self.crop(res) for _ in range(n)]).astype(np.float32) / 255.0
         x = (x - np.asarray(mean, dtype=np.float32)) / np.asarray(std, dtype=np.float32)
         return torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2)))

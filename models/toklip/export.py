@@ -3,6 +3,13 @@
     toklip-export --checkpoint models/runs/tiny/final.pt --tokenizer models/runs/tiny/tokenizer.json \
         --data models/data --out public/models/toklip-tiny
     toklip-export --random-init --tokenizer tok.json --out /tmp/toklip-random   # untrained, same contract
+
+Official TokLIP weights (docs/OFFICIAL.md):
+
+    toklip-export --from-hub TencentARC/TokLIP --variant S_256 --dtype fp16 --out public/models/toklip-s-256
+    toklip-export --checkpoint TokLIP_S_256.pt --vq vq_ds16_t2i.pt --tokenizer siglip2-tokenizer/ \
+        --variant S_256 --dtype fp32 fp16 int8 --out public/models
+      (one dtype: --out is the model folder; several: one folder per dtype, <out>/toklip-s-256-<dtype>)
 """
 
 from __future__ import annotations
@@ -78,16 +85,77 @@ def export_bundle(model: TokLIP, teacher: PixelCLIP | None, tokenizer: Path, out
     return write_manifest(out, manifest)
 
 
+def main_official(a: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
+    from . import official
+    from .export_official import DTYPES, export_official
+
+    variant = a.variant
+    if variant is None and a.checkpoint is not None:
+        variant = next((k for k, v in official.VARIANTS.items() if a.checkpoint.name == v.checkpoint_file), None)
+    if variant not in official.VARIANTS:
+        ap.error(f"give --variant ({' or '.join(official.VARIANTS)})")
+    if a.from_hub:
+        files = official.fetch_from_hub(variant, repo=a.from_hub, cache_dir=a.cache_dir, revision=a.revision)
+        ckpt = a.checkpoint or files.checkpoint
+        vq = a.vq or files.vq
+        tok = a.tokenizer or files.tokenizer
+    else:
+        ckpt, vq, tok = a.checkpoint, a.vq, a.tokenizer
+        if ckpt is None or tok is None:
+            ap.error("give --checkpoint and --tokenizer (and --vq unless the checkpoint holds the VQ), or --from-hub")
+    dtypes = a.dtype or ["fp16"]
+    for d in dtypes:
+        if d not in DTYPES:
+            ap.error(f"--dtype {d}: choose from {', '.join(DTYPES)}")
+    cfg = official.official_config(variant)
+    print(f"[load] {ckpt} + {vq}")
+    model = official.load_official(cfg, ckpt, vq, allow_pickle=a.allow_pickle)
+    prepared = official.prepare_tokenizer(tok, cfg.text.context_length, add_bos=a.add_bos, add_eos=a.add_eos,
+                                          padding_side=a.padding_side)
+    r = prepared.rule
+    print(f"[tokenizer] {prepared.source}: bos={r.bos_id} eos={r.eos_id} padding={r.padding_side} pad={r.pad_id}")
+    v = official.VARIANTS[variant]
+    model_id = a.out.name if len(dtypes) == 1 else v.model_id
+    written = export_official(model, prepared, a.out, dtypes, model_id=model_id,
+                              display_name=a.display_name or v.display_name,
+                              description=f"Official {v.display_name} (TencentARC/TokLIP, {v.checkpoint_file}) with "
+                                          f"LlamaGen VQ-16, exported by toklip-export.",
+                              consume=True, verify=a.verify, shard_bytes=a.shard_mib * 2**20)
+    for d, p in written.items():
+        print(f"wrote {p} ({d})")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", type=Path, help="final.pt written by toklip-train")
+    ap.add_argument("--checkpoint", type=Path, help="final.pt written by toklip-train, or an official TokLIP_*.pt")
     ap.add_argument("--random-init", action="store_true", help="export an untrained TokLIP-Tiny (development)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tokenizer", type=Path, help="tokenizer.json (default: beside the checkpoint)")
     ap.add_argument("--data", type=Path, help="dataset folder, for sources.json (licences, package versions)")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--display-name", default=None)
+    og = ap.add_argument_group("official TokLIP weights (docs/OFFICIAL.md)")
+    og.add_argument("--from-hub", metavar="REPO", help="download from the Hugging Face Hub, e.g. TencentARC/TokLIP")
+    og.add_argument("--variant", choices=["S_256", "L_384"], help="which official model")
+    og.add_argument("--vq", type=Path, help="LlamaGen vq_ds16_t2i.pt (keys ema/model/state_dict)")
+    og.add_argument("--dtype", nargs="+", help="fp32 fp16 int8 (several at once; default fp16)")
+    og.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
+                    help="run every written folder with onnxruntime against the fp32 PyTorch model (default on)")
+    og.add_argument("--shard-mib", type=int, default=512, help="max size of one external-data file (MiB)")
+    og.add_argument("--add-bos", action=argparse.BooleanOptionalAction, default=None,
+                    help="override tokenizer_config.json's add_bos_token")
+    og.add_argument("--add-eos", action=argparse.BooleanOptionalAction, default=None,
+                    help="override tokenizer_config.json's add_eos_token")
+    og.add_argument("--padding-side", choices=["left", "right"], help="override tokenizer_config.json's padding_side")
+    og.add_argument("--cache-dir", type=Path, help="Hugging Face cache folder")
+    og.add_argument("--revision", help="revision of the --from-hub repo")
+    og.add_argument("--allow-pickle", action="store_true", help="allow torch.load(weights_only=False) (trusted files only)")
     a = ap.parse_args(argv)
+    if a.from_hub or a.variant or a.vq:
+        if a.random_init:
+            ap.error("--random-init is for TokLIP-Tiny only")
+        main_official(a, ap)
+        return
     if a.random_init:
         torch.manual_seed(a.seed)
         cfg = tiny_config()

@@ -1,0 +1,593 @@
+"""Export an official-size TokLIP (TokLIP-S 256 px / TokLIP-L 384 px) to browser model folders.
+
+Browser limits drive the layout (docs/CONTRACT.md, "Large models"):
+
+* the 256000×1152 token-embedding table (1.2 GB fp32) never enters a graph: ``text_encoder`` takes
+  ``token_embeds`` float32 [B, L, width] and the app gathers the rows on the CPU from
+  ``text_embedding.bin`` (fp32, fp16, or int8 rows with one float32 scale each), whole or by HTTP
+  Range requests; ``manifest.text.input`` is ``"embeddings"``;
+* graphs whose weights exceed ``external_threshold`` keep them in ONNX external-data shards of at most
+  ``shard_bytes`` (listed in the manifest, each with its own sha256), so no single download or
+  ArrayBuffer approaches Chrome's ~2 GB cap;
+* variants: ``fp32``; ``fp16`` (fp16 weights and matmuls; LayerNorm/GroupNorm, attention logits and
+  softmax, and the final l2-normalisation in fp32; WebGPU with shader-f16); ``int8`` (weight-only,
+  symmetric per-output-channel int8 for every MatMul/Gemm weight of the semantic and text encoders,
+  DequantizeLinear -> fp32 compute; runs on WASM and WebGPU). The VQ encoder is fp32 in every variant
+  so that ids are identical; the VQ decoder is fp16 in the fp16 variant, fp32 otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import hashlib
+import json
+import math
+import tempfile
+import time
+import warnings
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+from onnx import TensorProto, helper, numpy_helper
+
+from . import vit as vit_mod
+from .export import write_codebook
+from .manifest import build_manifest, validate_manifest, write_manifest
+from .model import TextTransformer, TokLIP
+from .official import PreparedTokenizer, TextRule
+from .onnx_graphs import OPSET, VQEncoderGraph
+from .vq import AttnBlock
+
+DTYPES = ("fp32", "fp16", "int8")
+GRAPH_ORDER = ("vq_encoder", "vq_decoder", "semantic_encoder", "text_encoder")
+TABLE_FILE = "text_embedding.bin"
+DEFAULT_SHARD_BYTES = 512 * 2**20
+DEFAULT_EXTERNAL_THRESHOLD = 256 * 2**20
+
+WEIGHTS_LICENSE = ("TokLIP weights: License Terms of TokLIP (TencentARC; not intended for use within the European "
+                   "Union), https://github.com/TencentARC/TokLIP/blob/main/LICENSE; VQ-16 weights: LlamaGen "
+                   "(FoundationVision, MIT); tokenizer: SigLIP2 Gemma tokenizer (timm/ViT-SO400M-16-SigLIP2-*)")
+
+
+# --------------------------------------------------------------------------------------------------
+# Graph wrappers (inputs/outputs float32/int32 whatever the compute dtype)
+
+
+class VQDecoderFloat(nn.Module):
+    def __init__(self, model: TokLIP) -> None:
+        super().__init__()
+        self.vq = model.trunk.vq
+        self.register_buffer("mean", torch.tensor(model.cfg.mean).reshape(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor(model.cfg.std).reshape(1, 3, 1, 1))
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        x = self.vq.decode_ids(ids.long()).float()
+        return (x * self.std + self.mean).clamp(0.0, 1.0)
+
+
+class SemanticFloat(nn.Module):
+    def __init__(self, model: TokLIP) -> None:
+        super().__init__()
+        self.trunk = model.trunk
+
+    def forward(self, ids: torch.Tensor) -> torch.Tensor:
+        return F.normalize(self.trunk.embed_ids(ids.long()).float(), dim=-1)
+
+
+class TextEmbedsGraph(nn.Module):
+    """token_embeds float32 [B, L, width] (rows of the token-embedding table) -> embedding [B, E]."""
+
+    def __init__(self, text: TextTransformer) -> None:
+        super().__init__()
+        self.text = text
+
+    def forward(self, token_embeds: torch.Tensor) -> torch.Tensor:
+        dtype = self.text.positional_embedding.dtype
+        return F.normalize(self.text.forward_embeddings(token_embeds.to(dtype)).float(), dim=-1)
+
+
+# --------------------------------------------------------------------------------------------------
+# fp16 with the sensitive ops in fp32
+
+
+class Fp32Norm(nn.Module):
+    def __init__(self, norm: nn.Module) -> None:
+        super().__init__()
+        self.norm = norm.float()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.norm(x.float()).to(x.dtype)
+
+
+class Fp32SoftmaxAttnBlock(AttnBlock):
+    """The VQ's spatial attention with logits and softmax in fp32 (c=512 channel dot products overflow fp16)."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.norm(x)
+        b, c, hh, ww = h.shape
+        q = self.q(h).reshape(b, c, hh * ww).transpose(1, 2).float()
+        k = self.k(h).reshape(b, c, hh * ww).float()
+        v = self.v(h).reshape(b, c, hh * ww)
+        w = torch.softmax(torch.bmm(q * (c**-0.5), k), dim=2).to(v.dtype)
+        out = torch.bmm(v, w.transpose(1, 2)).reshape(b, c, hh, ww)
+        return x + self.proj_out(out)
+
+
+def _attention_fp32_softmax(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, mask: torch.Tensor | None) -> torch.Tensor:
+    w = torch.matmul(q.float() * (1.0 / math.sqrt(q.shape[-1])), k.float().transpose(-2, -1))
+    if mask is not None:
+        w = w + mask.float()
+    return torch.matmul(torch.softmax(w, dim=-1).to(v.dtype), v)
+
+
+@contextlib.contextmanager
+def fp32_softmax_attention() -> Iterator[None]:
+    old = vit_mod.attention
+    vit_mod.attention = _attention_fp32_softmax
+    try:
+        yield
+    finally:
+        vit_mod.attention = old
+
+
+def to_fp16_compute(module: nn.Module) -> nn.Module:
+    """In place: fp16 weights, norms wrapped to run in fp32, VQ attention softmax in fp32."""
+    module.half()
+    for name, child in list(module.named_children()):
+        if isinstance(child, (nn.LayerNorm, nn.GroupNorm)):
+            setattr(module, name, Fp32Norm(child))
+        else:
+            if type(child) is AttnBlock:
+                child.__class__ = Fp32SoftmaxAttnBlock
+            to_fp16_compute(child)
+    return module
+
+
+# --------------------------------------------------------------------------------------------------
+# ONNX helpers
+
+
+def torch_export(module: nn.Module, example: torch.Tensor, in_name: str, out_name: str, path: Path) -> onnx.ModelProto:
+    module.eval()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings(), torch.no_grad():
+        warnings.simplefilter("ignore")
+        torch.onnx.export(module, (example,), str(path), input_names=[in_name], output_names=[out_name],
+                          dynamic_axes={in_name: {0: "B"}, out_name: {0: "B"}}, opset_version=OPSET,
+                          do_constant_folding=True, dynamo=False)
+    return onnx.load(str(path), load_external_data=True)
+
+
+def _tensor_nbytes(t: TensorProto) -> int:
+    if t.raw_data:
+        return len(t.raw_data)
+    return int(numpy_helper.to_array(t).nbytes)
+
+
+def initializer_bytes(proto: onnx.ModelProto) -> tuple[int, int]:
+    """(total, largest) initializer bytes."""
+    sizes = [_tensor_nbytes(t) for t in proto.graph.initializer]
+    return sum(sizes), max(sizes, default=0)
+
+
+def save_graph(proto: onnx.ModelProto, path: Path, *, external: bool, shard_bytes: int) -> list[Path]:
+    """Write ``path``; with ``external``, every initializer of >= 1 KiB goes to ``<name>.data<i>`` shards of
+    at most ``shard_bytes`` (a larger single tensor gets a shard of its own). Returns the shard paths."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    for old in path.parent.glob(path.name + ".data*"):
+        old.unlink()
+    if not external:
+        onnx.save(proto, str(path))
+        return []
+    shards: list[Path] = []
+    fh = None
+    used = 0
+    try:
+        for t in proto.graph.initializer:
+            if not t.raw_data:
+                arr = numpy_helper.to_array(t)
+                t.CopyFrom(numpy_helper.from_array(arr, t.name))
+            n = len(t.raw_data)
+            if n < 1024:
+                continue
+            if fh is None or (used > 0 and used + n > shard_bytes):
+                if fh is not None:
+                    fh.close()
+                shards.append(path.with_name(f"{path.name}.data{len(shards)}"))
+                fh = open(shards[-1], "wb")
+                used = 0
+            pad = (-used) % 64  # keep tensors 64-byte aligned inside a shard
+            fh.write(b"\0" * pad)
+            used += pad
+            fh.write(t.raw_data)
+            del t.external_data[:]
+            for k, v in (("location", shards[-1].name), ("offset", str(used)), ("length", str(n))):
+                e = t.external_data.add()
+                e.key, e.value = k, v
+            t.data_location = TensorProto.EXTERNAL
+            t.ClearField("raw_data")
+            used += n
+    finally:
+        if fh is not None:
+            fh.close()
+    onnx.save(proto, str(path))
+    return shards
+
+
+def quantize_int8_weights(proto: onnx.ModelProto, min_elements: int = 4096) -> tuple[onnx.ModelProto, int]:
+    """Weight-only int8: each float 2-D initializer used only as the weight of MatMul (input 1, [K, N]) or
+    Gemm (input 1) becomes int8 + per-output-channel float32 scale behind a DequantizeLinear. Returns the
+    model and the number of weights quantised."""
+    g = proto.graph
+    uses: dict[str, list[tuple[onnx.NodeProto, int]]] = {}
+    for node in g.node:
+        for i, name in enumerate(node.input):
+            uses.setdefault(name, []).append((node, i))
+    keep, new_nodes, n_q = [], [], 0
+    for t in g.initializer:
+        u = uses.get(t.name, [])
+        ok = (t.data_type == TensorProto.FLOAT and len(t.dims) == 2 and int(np.prod(t.dims)) >= min_elements
+              and u and all(i == 1 and node.op_type in ("MatMul", "Gemm") for node, i in u))
+        if not ok:
+            keep.append(t)
+            continue
+        axes = set()
+        for node, _ in u:
+            if node.op_type == "MatMul":
+                axes.add(1)
+            else:
+                trans_b = next((a.i for a in node.attribute if a.name == "transB"), 0)
+                axes.add(0 if trans_b else 1)
+        if len(axes) != 1:
+            keep.append(t)
+            continue
+        axis = axes.pop()
+        w = numpy_helper.to_array(t).astype(np.float32)
+        amax = np.abs(w).max(axis=1 - axis)
+        scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+        shape = (1, -1) if axis == 1 else (-1, 1)
+        q = np.clip(np.rint(w / scale.reshape(shape)), -127, 127).astype(np.int8)
+        keep += [numpy_helper.from_array(q, t.name + "_int8"), numpy_helper.from_array(scale, t.name + "_scale")]
+        new_nodes.append(helper.make_node("DequantizeLinear", [t.name + "_int8", t.name + "_scale"], [t.name],
+                                          name=t.name + "_dq", axis=axis))
+        n_q += 1
+    del g.initializer[:]
+    g.initializer.extend(keep)
+    nodes = new_nodes + list(g.node)
+    del g.node[:]
+    g.node.extend(nodes)
+    return proto, n_q
+
+
+# --------------------------------------------------------------------------------------------------
+# Token-embedding table
+
+
+def table_row_bytes(dtype: str, dim: int) -> int:
+    return {"fp32": 4 * dim, "fp16": 2 * dim, "int8": 4 + dim}[dtype]
+
+
+def write_embedding_table(weight: torch.Tensor, path: Path, dtype: str, chunk: int = 8192) -> None:
+    """fp32/fp16: little-endian rows [V, D]. int8: per row, a float32 LE scale then D int8 values
+    (value = int8 * scale, symmetric, scale = max|row| / 127)."""
+    v, d = weight.shape
+    with open(path, "wb") as fh:
+        for s in range(0, v, chunk):
+            rows = weight[s : s + chunk].detach().float().numpy()
+            if dtype == "fp32":
+                fh.write(rows.astype("<f4").tobytes())
+            elif dtype == "fp16":
+                fh.write(rows.astype("<f2").tobytes())
+            else:
+                amax = np.abs(rows).max(axis=1)
+                scale = np.where(amax > 0, amax / 127.0, 1.0).astype("<f4")
+                q = np.clip(np.rint(rows / scale[:, None]), -127, 127).astype(np.int8)
+                rec = np.empty((rows.shape[0], 4 + d), dtype=np.uint8)
+                rec[:, :4] = scale.view(np.uint8).reshape(-1, 4)
+                rec[:, 4:] = q.view(np.uint8)
+                fh.write(rec.tobytes())
+
+
+def gather_table_rows(path: Path, table: dict[str, Any], ids: np.ndarray) -> np.ndarray:
+    """What the app does: ids [B, L] -> float32 [B, L, dim], reading only the rows it needs."""
+    dim, dtype, rb = table["dim"], table["dtype"], table["row_bytes"]
+    out = np.empty(ids.shape + (dim,), dtype=np.float32)
+    with open(path, "rb") as fh:
+        for idx in np.ndindex(ids.shape):
+            fh.seek(int(ids[idx]) * rb)
+            raw = fh.read(rb)
+            if dtype == "fp32":
+                out[idx] = np.frombuffer(raw, "<f4")
+            elif dtype == "fp16":
+                out[idx] = np.frombuffer(raw, "<f2").astype(np.float32)
+            else:
+                out[idx] = np.frombuffer(raw[4:], np.int8).astype(np.float32) * np.frombuffer(raw[:4], "<f4")[0]
+    return out
+
+
+# --------------------------------------------------------------------------------------------------
+# Export
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _entry(role: str, path: Path, dtype: str, **extra: Any) -> dict[str, Any]:
+    return {"role": role, "path": path.name, "dtype": dtype, "bytes": path.stat().st_size, "sha256": _sha256(path),
+            **extra}
+
+
+def _examples(model: TokLIP) -> dict[str, torch.Tensor]:
+    cfg = model.cfg
+    s, g = cfg.vision.image_size, cfg.grid
+    return {"pixels": torch.zeros(1, 3, s, s), "ids": torch.zeros(1, g, g, dtype=torch.int32),
+            "token_embeds": torch.zeros(1, cfg.text.context_length, cfg.text.width)}
+
+
+def _graph_modules(model: TokLIP) -> dict[str, tuple[nn.Module, str, str]]:
+    return {
+        "vq_encoder": (VQEncoderGraph(model), "pixels", "ids"),
+        "vq_decoder": (VQDecoderFloat(model), "ids", "image"),
+        "semantic_encoder": (SemanticFloat(model), "ids", "embedding"),
+        "text_encoder": (TextEmbedsGraph(model.text), "token_embeds", "embedding"),
+    }
+
+
+def export_graphs_fp32(model: TokLIP, work: Path, log: Any = print) -> dict[str, Path]:
+    ex = _examples(model)
+    out = {}
+    for role, (mod, i, o) in _graph_modules(model).items():
+        t0 = time.time()
+        p = work / "fp32" / f"{role}.onnx"
+        torch_export(mod, ex[i], i, o, p)
+        out[role] = p
+        log(f"[export] fp32 {role}: {time.time() - t0:.1f} s")
+    return out
+
+
+def export_graphs_fp16(model: TokLIP, work: Path, log: Any = print) -> dict[str, Path]:
+    """``model`` is converted in place (pass a copy if you still need it in fp32)."""
+    ex = _examples(model)
+    to_fp16_compute(model.trunk.vq.decoder)
+    to_fp16_compute(model.trunk.vq.post_quant_conv)
+    to_fp16_compute(model.trunk.vq.quantize)
+    for name in ("blocks", "norm", "attn_pool", "vq_table", "vq_mapping"):
+        to_fp16_compute(getattr(model.trunk, name))
+    model.trunk.pos_embed.data = model.trunk.pos_embed.data.half()
+    # The text tower without its table (the app gathers rows; the graph never sees the table).
+    emb = model.text.token_embedding
+    model.text.token_embedding = nn.Embedding(1, model.cfg.text.width)
+    to_fp16_compute(model.text)
+    model.text.token_embedding = emb
+    mods = _graph_modules(model)
+    out = {}
+    with fp32_softmax_attention():
+        for role in ("vq_decoder", "semantic_encoder", "text_encoder"):
+            t0 = time.time()
+            mod, i, o = mods[role]
+            p = work / "fp16" / f"{role}.onnx"
+            torch_export(mod, ex[i], i, o, p)
+            out[role] = p
+            log(f"[export] fp16 {role}: {time.time() - t0:.1f} s")
+    return out
+
+
+def _memory(files: list[dict[str, Any]], graphs: dict[str, dict[str, int]], table: dict[str, Any]) -> dict[str, Any]:
+    weights = sum(f["bytes"] for f in files if f["role"] in GRAPH_ORDER or f["role"].endswith("_data") or
+                  "_data_" in f["role"])
+    graph_bytes = {r: g["weights"] for r, g in graphs.items()}
+    largest_file = max(f["bytes"] for f in files)
+    largest_tensor = max(g["largest_tensor"] for g in graphs.values())
+    # Device memory: every graph's weights resident at once, plus onnxruntime's arena and activations
+    # (the text and semantic encoders of SO400M need ~0.2-0.5 GB of activations at batch 1).
+    activations = 512 * 2**20
+    return {
+        "weights_bytes": weights,
+        "peak_estimate_bytes": int(weights * 1.25 + largest_tensor * 4 + activations),
+        "graph_weights_bytes": graph_bytes,
+        "largest_file_bytes": largest_file,
+        "largest_tensor_bytes": largest_tensor,
+        "text_embedding_table_bytes": table["bytes"],
+        "note": ("peak_estimate_bytes counts every graph's weights resident on the device plus activations; the "
+                 "token-embedding table is CPU-side and adds text_embedding_table_bytes only if downloaded whole "
+                 "(reading rows with HTTP Range requests needs context_length rows per prompt)"),
+    }
+
+
+def write_static(model: TokLIP, dtype: str, prepared: PreparedTokenizer, out: Path) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    """tokenizer.json, codebook.bin (fp32) and the token-embedding table in ``dtype``: everything that
+    needs the fp32 weights but no graph."""
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = model.cfg
+    prepared.tokenizer.save(str(out / "tokenizer.json"))
+    write_codebook(model, out / "codebook.bin")
+    write_embedding_table(model.text.token_embedding.weight, out / TABLE_FILE, dtype)
+    files = [_entry("tokenizer", out / "tokenizer.json", "json"), _entry("codebook", out / "codebook.bin", "fp32"),
+             _entry("text_embedding", out / TABLE_FILE, dtype)]
+    table = {"role": "text_embedding", "path": TABLE_FILE, "rows": cfg.text.vocab_size, "dim": cfg.text.width,
+             "dtype": dtype, "row_bytes": table_row_bytes(dtype, cfg.text.width),
+             "layout": {"fp32": "float32 LE rows", "fp16": "float16 LE rows",
+                        "int8": "per row: float32 LE scale, then dim int8; value = int8 * scale"}[dtype],
+             "bytes": (out / TABLE_FILE).stat().st_size}
+    return files, table
+
+
+def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path], dtype: str,
+                  prepared: PreparedTokenizer, out: Path, static: tuple[list[dict[str, Any]], dict[str, Any]], *,
+                  model_id: str, display_name: str, description: str, shard_bytes: int, external_threshold: int,
+                  extra: dict[str, Any] | None = None, log: Any = print) -> Path:
+    """The graphs and manifest of one model folder; ``graphs`` maps role -> exported ONNX in that dtype
+    (int8: the fp32 graphs, quantised here)."""
+    files: list[dict[str, Any]] = []
+    data_files: list[dict[str, Any]] = []
+    gstats: dict[str, dict[str, int]] = {}
+    for role in GRAPH_ORDER:
+        proto = onnx.load(str(graphs[role]), load_external_data=True)
+        gdtype = dtype
+        if dtype == "int8":
+            if role in ("semantic_encoder", "text_encoder"):
+                proto, n = quantize_int8_weights(proto)
+                log(f"[export] int8 {role}: {n} weight matrices quantised")
+            else:
+                gdtype = "fp32"
+        elif dtype == "fp16" and role == "vq_encoder":
+            gdtype = "fp32"
+        total, largest = initializer_bytes(proto)
+        gstats[role] = {"weights": total, "largest_tensor": largest}
+        p = out / f"{role}.onnx"
+        shards = save_graph(proto, p, external=total > external_threshold, shard_bytes=shard_bytes)
+        del proto
+        files.append(_entry(role, p, gdtype, **({"external_data": [s.name for s in shards]} if shards else {})))
+        for i, s in enumerate(shards):
+            data_files.append(_entry(f"{role}_data_{i}", s, gdtype, graph=role))
+    static_files, table = static
+    files += static_files + data_files
+    m = build_manifest(cfg, out, display_name=display_name, description=description, logit_scale=logits[0],
+                       logit_bias=logits[1],
+                       default_prompts=["a photo of a cat", "a photo of a dog", "a red apple", "a car", "a tree",
+                                        "a house", "the sun", "a flower"],
+                       license_info={"code": "Apache-2.0 (this exporter)", "weights": WEIGHTS_LICENSE,
+                                     "data_attribution": []})
+    m["id"] = model_id
+    m["files"] = files
+    m["text"] = {"context_length": cfg.text.context_length, "pad_id": prepared.rule.pad_id, "clean": "canonicalize",
+                 **prepared.rule.to_manifest(), "input": "embeddings", "embedding_table": table}
+    m["memory"] = _memory(files, gstats, table)
+    m["variant"] = {"dtype": dtype,
+                    "compute": {"fp32": "fp32", "fp16": "fp16 (norms, attention logits/softmax, l2-norm in fp32)",
+                                "int8": "int8 weights (per output channel), fp32 compute"}[dtype],
+                    "providers": ["webgpu"] if dtype == "fp16" else ["webgpu", "wasm"],
+                    "requires": ["shader-f16"] if dtype == "fp16" else []}
+    m["training"] = None
+    m["export"] = dict(extra or {})
+    write_manifest(out, m)
+    validate_manifest(m, out)
+    return out / "manifest.json"
+
+
+def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtypes: Sequence[str], *,
+                    model_id: str, display_name: str, description: str = "", consume: bool = False,
+                    shard_bytes: int = DEFAULT_SHARD_BYTES, external_threshold: int = DEFAULT_EXTERNAL_THRESHOLD,
+                    verify: bool = True, log: Any = print) -> dict[str, Path]:
+    """Write one model folder per dtype: ``out`` itself for a single dtype, ``out/<model_id>-<dtype>``
+    for several. With ``consume`` the model is converted to fp16 in place instead of copied (saves a
+    full copy of the weights). Returns dtype -> manifest path."""
+    dtypes = list(dict.fromkeys(dtypes))
+    for d in dtypes:
+        if d not in DTYPES:
+            raise ValueError(f"unknown dtype {d!r}; choose from {DTYPES}")
+    model = model.eval()
+    cfg = model.cfg
+    targets = {d: (out if len(dtypes) == 1 else out / f"{model_id}-{d}") for d in dtypes}
+    ids = {d: (model_id if len(dtypes) == 1 else f"{model_id}-{d}") for d in dtypes}
+    logits = (float(math.exp(model.logit_scale.item())), float(model.logit_bias.item()))
+    ref = reference_outputs(model, prepared) if verify else None
+    written: dict[str, Path] = {}
+    out.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(prefix=".toklip-export-", dir=out) as tmp:
+        work = Path(tmp)
+        t0 = time.time()
+        static = {d: write_static(model, d, prepared, targets[d]) for d in dtypes}
+        fp32 = export_graphs_fp32(model, work, log)
+        graphs = {d: fp32 for d in dtypes if d != "fp16"}
+        if "fp16" in dtypes:
+            m16 = model if consume else copy.deepcopy(model)
+            graphs["fp16"] = {**export_graphs_fp16(m16, work, log), "vq_encoder": fp32["vq_encoder"]}
+            del m16
+        for d in dtypes:
+            written[d] = write_variant(cfg, logits, graphs[d], d, prepared, targets[d], static[d], model_id=ids[d],
+                                       display_name=f"{display_name} {d}", description=description,
+                                       shard_bytes=shard_bytes, external_threshold=external_threshold, log=log,
+                                       extra={"dtype": d, "export_seconds": round(time.time() - t0, 1)})
+    if ref is not None:
+        for d, p in written.items():
+            res = verify_folder(p.parent, ref)
+            log(f"[verify] {d}: {json.dumps(res)}")
+            add_to_manifest(p.parent, {"parity": res})
+    return written
+
+
+def add_to_manifest(folder: Path, fields: dict[str, Any]) -> None:
+    path = folder / "manifest.json"
+    m = json.loads(path.read_text(encoding="utf-8"))
+    m.setdefault("export", {}).update(fields)
+    write_manifest(folder, m)
+
+
+# --------------------------------------------------------------------------------------------------
+# Parity: run the folder as the app does and compare with the fp32 PyTorch model
+
+
+def _session(path: Path) -> Any:
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    return ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def text_ids(folder: Path, texts: Sequence[str]) -> np.ndarray:
+    from tokenizers import Tokenizer
+
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    t = m["text"]
+    rule = TextRule(t["context_length"], t["pad_id"], t.get("bos_id"), t.get("eos_id"), t.get("padding_side", "right"),
+                    t.get("clean_rule", "unicode"))
+    tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
+    return np.asarray([rule.ids(tok, s) for s in texts], dtype=np.int64)
+
+
+def embed_texts(folder: Path, texts: Sequence[str]) -> np.ndarray:
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    table = m["text"]["embedding_table"]
+    ids = text_ids(folder, texts)
+    x = gather_table_rows(folder / table["path"], table, ids)
+    return _session(folder / "text_encoder.onnx").run(None, {"token_embeds": x})[0]
+
+
+PARITY_TEXTS = ["a photo of a cat", "A red apple, on a TABLE!", "the sun_and the moon 2024"]
+
+
+def reference_outputs(model: TokLIP, prepared: PreparedTokenizer, n_images: int = 2, seed: int = 0) -> dict[str, np.ndarray]:
+    """The fp32 PyTorch answers the exported folders are checked against (computed before any fp16
+    conversion)."""
+    s = model.cfg.vision.image_size
+    g = torch.Generator().manual_seed(seed)
+    pixels = (torch.rand(n_images, 3, s, s, generator=g) * 2 - 1).float()
+    tids = torch.tensor([prepared.rule.ids(prepared.tokenizer, t) for t in PARITY_TEXTS])
+    with torch.no_grad():
+        ids = model.trunk.vq.encode_ids(pixels)
+        return {"pixels": pixels.numpy(), "ids": ids.numpy(), "semantic": model.encode_ids(ids).numpy(),
+                "image": (model.trunk.vq.decode_ids(ids) * 0.5 + 0.5).clamp(0, 1).numpy(),
+                "text_ids": tids.numpy(), "text": model.encode_text(tids).numpy()}
+
+
+def verify_folder(folder: Path, ref: dict[str, np.ndarray]) -> dict[str, Any]:
+    """Run the folder as the app does and compare with :func:`reference_outputs`: ids equality (VQ
+    encoder), min cosine (semantic and text encoders), decoder max abs error."""
+    ids = _session(folder / "vq_encoder.onnx").run(None, {"pixels": ref["pixels"]})[0]
+    ref_ids = ref["ids"].astype(np.int32)
+    sem = _session(folder / "semantic_encoder.onnx").run(None, {"ids": ref_ids})[0]
+    img = _session(folder / "vq_decoder.onnx").run(None, {"ids": ref_ids})[0]
+    tids = text_ids(folder, PARITY_TEXTS)
+    txt = embed_texts(folder, PARITY_TEXTS)
+    return {
+        "ids_identical": bool(ids.dtype == np.int32 and np.array_equal(ids, ref_ids)),
+        "ids_mismatch_fraction": float(np.mean(ids != ref_ids)),
+        "semantic_min_cos": float(np.min(np.sum(sem * ref["semantic"], 1))),
+        "text_ids_identical": bool(np.array_equal(tids, ref["text_ids"])),
+        "text_min_cos": float(np.min(np.sum(txt * ref["text"], 1))),
+        "decoder_max_abs": float(np.max(np.abs(img - ref["image"]))),
+    }
