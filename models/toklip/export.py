@@ -163,7 +163,7 @@ def main(argv: list[str] | None = None) -> None:
         desc = "Randomly initialised TokLIP-Tiny: the real graphs and contract, untrained weights."
     elif a.checkpoint:
         model, teacher, ck = load_checkpoint(a.checkpoint)
-        training = {k: ck.get(k) for k in ("train_minutes", "stage_minutes", "seed", "schedule", "smoke")}
+        training = {k: ck.get(k) for k in ("train_minutes", "stage_minutes", "timing_note", "seed", "schedule", "smoke")}
         desc = "TokLIP-Tiny trained offline by models/toklip on images and captions from Debian packages."
     else:
         ap.error("give --checkpoint or --random-init")
