@@ -90,7 +90,7 @@ test.describe('golden fixtures from Python', () => {
     const first = page.getByTestId('image-card').first();
     await first.screenshot({ path: `e2e/artifacts/${ep}-card.png` });
     await first
-      .getByRole('region', { name: 'Tokens' })
+      .getByRole('region', { name: 'Tokens', exact: true })
       .screenshot({ path: `e2e/artifacts/${ep}-tokens.png` });
     await first
       .getByRole('region', { name: 'Reconstruction from the tokens' })

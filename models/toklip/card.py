@@ -43,6 +43,19 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any]) -> Path:
         f"- Recipe: `toklip-train` (seed {training.get('seed')}); stages and minutes measured on the training machine: "
         f"{json.dumps(training.get('stage_minutes'))}; total {_fmt(training.get('train_minutes'))} min.",
         f"- Schedule: `{json.dumps(training.get('schedule'))}`",
+        f"- Timing note: {training.get('timing_note') or 'as measured by toklip-train'}",
+        "",
+        "## Targets (from the project's issue) and where this model stands",
+        "",
+        f"- PSNR ≥ 24 dB at {man['image']['size']} px: {_fmt(metrics.get('psnr_db'))} dB "
+        f"({'met' if (metrics.get('psnr_db') or 0) >= 24 else 'not met'}).",
+        f"- ≥ 60 % of codes used: {_fmt(metrics.get('codebook_usage'))} "
+        f"({'met' if (metrics.get('codebook_usage') or 0) >= 0.6 else 'not met'}).",
+        f"- TokLIP R@1 ≥ 90 % of the teacher's: ratio {_fmt(metrics.get('toklip_over_teacher_r1'))} "
+        f"({'met' if (metrics.get('toklip_over_teacher_r1') or 0) >= 0.9 else 'not met'}); chance R@1 over "
+        f"{metrics.get('retrieval_n_concepts')} concepts is {1 / max(1, metrics.get('retrieval_n_concepts') or 1):.4f}.",
+        f"- Full recipe under 90 minutes on the 2-core machine: {_fmt(training.get('train_minutes'))} min "
+        f"({'met' if (training.get('train_minutes') or 1e9) < 90 else 'not met as measured; see the timing note'}).",
         "",
         "## Evaluation (held-out photos and concepts; `toklip-eval`)",
         "",

@@ -305,11 +305,18 @@ def run_recipe(data: Path, run: Path, smoke: bool, seed: int, threads: int) -> P
     timing_path = run / "timing.json"
     timing: dict[str, float] = json.loads(timing_path.read_text()) if timing_path.exists() else {}
 
+    starts_path = run / "stage_starts.json"
+    starts: dict[str, float] = json.loads(starts_path.read_text()) if starts_path.exists() else {}
+
     def timed(stage: str, fn) -> None:  # type: ignore[no-untyped-def]
-        t0 = time.time()
+        # The first start of a stage is persisted, so a crashed-and-resumed stage reports the whole
+        # wall-clock time from its first start (gap included), not only the resumed part.
+        if stage not in starts:
+            starts[stage] = time.time()
+            starts_path.write_text(json.dumps(starts, indent=1))
         fn()
-        if stage not in timing:  # a resumed run keeps the earlier measurement
-            timing[stage] = (time.time() - t0) / 60
+        if stage not in timing:
+            timing[stage] = (time.time() - starts[stage]) / 60
             timing_path.write_text(json.dumps(timing, indent=1))
 
     tok_path = run / "tokenizer.json"
