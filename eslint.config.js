@@ -8,6 +8,8 @@ export default tseslint.config(
   {
     ignores: [
       'dist',
+      '.venv',
+      'bench/results',
       'node_modules',
       'public/models',
       'models',
