@@ -2,7 +2,7 @@ import { memo, useMemo, useState } from 'react';
 import { formatBytes, formatDb, formatMs, formatPercent } from '../lib/format';
 import { chwToRgba } from '../lib/preprocess';
 import { idsToRows } from '../lib/tokens';
-import { removeImage } from '../store/actions';
+import { removeImage, retryImage } from '../store/actions';
 import { useStore, type ImageItem, type Stage } from '../store/store';
 import { heatmapRgba } from './colour';
 import { Histogram } from './Histogram';
@@ -18,6 +18,7 @@ const STATUS_TEXT: Record<ImageItem['status'], string> = {
   embedding: 'embedding the tokens…',
   done: 'done',
   error: 'failed',
+  cancelled: 'cancelled',
 };
 
 const STAGES: Stage[] = [
@@ -58,7 +59,7 @@ function ImageCardImpl({ image, scores }: Props) {
     () => (image.ids && image.grid ? idsToRows(image.ids, image.grid.h, image.grid.w) : null),
     [image.ids, image.grid],
   );
-  const busy = image.status !== 'done' && image.status !== 'error';
+  const busy = image.status !== 'done' && image.status !== 'error' && image.status !== 'cancelled';
   const best = scores?.ranking[0];
   const teacherBest = scores?.teacherCosines
     ? scores.teacherCosines.indexOf(Math.max(...scores.teacherCosines))
@@ -120,6 +121,21 @@ function ImageCardImpl({ image, scores }: Props) {
           {image.name} could not be processed: {image.error}
         </p>
       ) : null}
+      {image.status === 'cancelled' ? (
+        <p className="flex items-center gap-2 text-sm text-slate-600" data-testid="image-cancelled">
+          Cancelled before processing.
+          <button type="button" className="btn text-xs" onClick={() => retryImage(image.id)}>
+            Process it
+          </button>
+        </p>
+      ) : null}
+      {image.notes?.length ? (
+        <ul className="mb-2 list-disc pl-5 text-xs text-slate-700" data-testid="image-notes">
+          {image.notes.map((n) => (
+            <li key={n}>{n}</li>
+          ))}
+        </ul>
+      ) : null}
 
       {image.ids && image.grid && inputRgba ? (
         <div className="grid gap-4 lg:grid-cols-2">
@@ -171,6 +187,7 @@ function ImageCardImpl({ image, scores }: Props) {
                   width={S}
                   height={S}
                   label={`${image.name}, input at ${S}×${S}`}
+                  testId="model-input"
                 />
                 <figcaption className="mt-1 text-xs text-slate-600">input</figcaption>
               </figure>

@@ -1,7 +1,25 @@
 import { useEffect, useRef, useState, type DragEvent } from 'react';
-import { addFiles, addSample, fetchSamples, type Sample } from '../store/actions';
+import { addFiles, addSample, cancelQueued, clearImages, fetchSamples, type Sample } from '../store/actions';
+import { ACTIVE_STATUSES, useStore } from '../store/store';
 
-/** Collects files from a drop, including files inside dropped folders (one level of recursion per folder). */
+/** Reads every entry of a directory (readEntries returns at most ~100 per call: call until empty). */
+async function readAll(dir: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
+  const reader = dir.createReader();
+  const out: FileSystemEntry[] = [];
+  for (;;) {
+    const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+    if (!batch.length) return out;
+    out.push(...batch);
+  }
+}
+
+const MAX_DEPTH = 8;
+const MAX_DROPPED_FILES = 2000;
+
+/**
+ * Collects files from a drop, including the files inside dropped folders (recursively, hidden files skipped,
+ * in name order). Without the entries API a folder arrives as an unreadable File; decodeImage says so.
+ */
 async function filesFromDrop(dt: DataTransfer): Promise<File[]> {
   const items = Array.from(dt.items ?? []);
   const entries = items
@@ -10,16 +28,57 @@ async function filesFromDrop(dt: DataTransfer): Promise<File[]> {
   if (!entries.some((e) => e.isDirectory)) return Array.from(dt.files);
   const out: File[] = [];
   const walk = async (entry: FileSystemEntry, depth: number): Promise<void> => {
+    if (out.length >= MAX_DROPPED_FILES || entry.name.startsWith('.')) return;
     if (entry.isFile) {
       out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
-    } else if (entry.isDirectory && depth < 4) {
-      const reader = (entry as FileSystemDirectoryEntry).createReader();
-      const children = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
+    } else if (entry.isDirectory && depth < MAX_DEPTH) {
+      const children = await readAll(entry as FileSystemDirectoryEntry);
+      children.sort((a, b) => a.name.localeCompare(b.name));
       for (const c of children) await walk(c, depth + 1);
     }
   };
   for (const e of entries) await walk(e, 0);
   return out;
+}
+
+/** Batch progress: how many of the images added since the queue was last empty are finished; Cancel. */
+function QueueProgress() {
+  const images = useStore((s) => s.images);
+  const total = useStore((s) => s.queueTotal);
+  const active = images.filter((im) => ACTIVE_STATUSES.includes(im.status));
+  const queued = active.filter((im) => im.status === 'queued').length;
+  if (!active.length || total < 2) return null;
+  const finished = Math.max(0, total - active.length);
+  return (
+    <div className="mt-3 flex items-center gap-2 text-xs text-slate-700" data-testid="queue-progress">
+      <progress
+        max={total}
+        value={finished}
+        aria-label={`${finished} of ${total} images processed`}
+        className="h-2 flex-1 overflow-hidden rounded [&::-webkit-progress-bar]:bg-slate-200 [&::-webkit-progress-value]:bg-sky-500"
+      />
+      <span role="status" data-testid="queue-status">
+        {finished} of {total} processed{queued ? `, ${queued} queued` : ''}
+      </span>
+      {queued ? (
+        <button type="button" className="btn" onClick={cancelQueued} data-testid="queue-cancel">
+          Cancel the {queued} queued
+        </button>
+      ) : null}
+    </div>
+  );
+}
+
+function ClearAll() {
+  const count = useStore((s) => s.images.length);
+  if (!count) return null;
+  return (
+    <div className="mt-2 text-right text-xs">
+      <button type="button" className="btn" onClick={clearImages} data-testid="clear-images">
+        Remove all {count} image{count > 1 ? 's' : ''}
+      </button>
+    </div>
+  );
 }
 
 export function InputPanel() {
@@ -93,6 +152,8 @@ export function InputPanel() {
           Everything runs in this browser tab: your images never leave this machine.
         </p>
       </div>
+      <QueueProgress />
+      <ClearAll />
 
       <div className="mt-3">
         <h3 className="text-sm font-medium text-slate-800">Samples</h3>

@@ -1,5 +1,58 @@
+import { useState, type FormEvent } from 'react';
+import { MODELS } from '../config/models';
 import { formatBytes, formatMs } from '../lib/format';
+import { dismissWorkerNotice, switchModel } from '../store/actions';
 import { useStore } from '../store/store';
+
+/** Load another model folder of this site (models/<id>/); the current model stays in use if that fails. */
+function ModelPicker({ current }: { current: string }) {
+  const [value, setValue] = useState(current);
+  const submit = (e: FormEvent) => {
+    e.preventDefault();
+    const id = value.trim();
+    if (id) void switchModel(id);
+  };
+  return (
+    <form onSubmit={submit} className="flex items-center gap-1 text-xs" data-testid="model-picker">
+      <label htmlFor="model-folder" className="text-slate-600">
+        Model folder
+      </label>
+      <input
+        id="model-folder"
+        list="model-folders"
+        value={value}
+        onChange={(e) => setValue(e.target.value)}
+        className="w-36 rounded border border-slate-300 px-1 py-0.5 font-mono"
+        data-testid="model-folder"
+      />
+      <datalist id="model-folders">
+        {MODELS.map((m) => (
+          <option key={m.id} value={m.id} />
+        ))}
+      </datalist>
+      <button type="submit" className="btn" data-testid="model-load">
+        Load
+      </button>
+    </form>
+  );
+}
+
+function WorkerNotice() {
+  const notice = useStore((s) => s.workerNotice);
+  if (!notice) return null;
+  return (
+    <div
+      role="alert"
+      className="flex items-start justify-between gap-2 rounded bg-amber-50 p-2 text-sm text-amber-900"
+      data-testid="worker-notice"
+    >
+      <span>{notice}</span>
+      <button type="button" className="btn text-xs" onClick={dismissWorkerNotice}>
+        Dismiss
+      </button>
+    </div>
+  );
+}
 
 /** Model loading: per-file progress bars (bytes, %), integrity check state, clear errors naming the file. */
 export function ModelStatus() {
@@ -10,16 +63,36 @@ export function ModelStatus() {
   if (model.status === 'ready') {
     const m = model.manifest!;
     return (
-      <p className="text-xs text-slate-600" data-testid="model-ready">
-        {m.display_name}: {m.grid.h}×{m.grid.w} tokens from a {m.codebook.size}-code codebook, {m.image.size}{' '}
-        px input, {formatBytes(m.memory?.weights_bytes ?? total)} of weights verified (sha256) in{' '}
-        {formatMs(model.loadMs ?? NaN)}.
-        {m.description ? <span className="block text-slate-500">{m.description}</span> : null}
-      </p>
+      <div className="space-y-2">
+        <WorkerNotice />
+        {model.loadError ? (
+          <div
+            role="alert"
+            className="rounded bg-red-50 p-2 text-sm text-red-800"
+            data-testid="model-load-error"
+          >
+            <strong>The model “{model.loadError.id}” could not be loaded.</strong> {model.loadError.message}
+            {model.loadError.file ? (
+              <span className="block text-xs">File: {model.loadError.file}</span>
+            ) : null}
+            <span className="block text-xs">Still using {m.display_name}.</span>
+          </div>
+        ) : null}
+        <div className="flex flex-wrap items-start justify-between gap-2">
+          <p className="text-xs text-slate-600" data-testid="model-ready" data-model-id={model.id}>
+            {m.display_name}: {m.grid.h}×{m.grid.w} tokens from a {m.codebook.size}-code codebook,{' '}
+            {m.image.size} px input, {formatBytes(m.memory?.weights_bytes ?? total)} of weights verified
+            (sha256) in {formatMs(model.loadMs ?? NaN)}.
+            {m.description ? <span className="block text-slate-500">{m.description}</span> : null}
+          </p>
+          <ModelPicker current={model.id} />
+        </div>
+      </div>
     );
   }
   return (
     <section aria-label="Model loading" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+      <WorkerNotice />
       {model.status === 'error' ? (
         <div role="alert" className="rounded bg-red-50 p-2 text-sm text-red-800" data-testid="model-error">
           <strong>The model could not be loaded.</strong> {model.error?.message}

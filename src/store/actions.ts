@@ -3,13 +3,14 @@
  * embedding. Images are processed one after another; the worker queues the graph runs themselves.
  */
 import { resolveModel } from '../config/models';
-import { decodeImage } from '../image/decode';
+import { decodeImage, ImageDecodeError } from '../image/decode';
+import type { GraphRole } from '../lib/manifest';
 import { errorMap, psnr, ssim } from '../lib/metrics';
 import { denormalise } from '../lib/preprocess';
 import { chooseProvider, parseProvider, type Provider } from '../lib/provider';
 import { probeWebGpu } from '../runtime/gpu';
 import { InferenceClient, InferenceError } from '../worker/client';
-import { newPromptId, useStore, type ImageItem } from './store';
+import { ACTIVE_STATUSES, newPromptId, useStore, type ImageItem } from './store';
 
 export const client = new InferenceClient();
 
@@ -43,26 +44,46 @@ client.onNotice((n) => {
   announce(n.message);
 });
 
+/** ?debug=1 enables the worker's test hooks (crash, lose-device, stats) and window.__toklipDebug. */
+const DEBUG = new URLSearchParams(location.search).get('debug') === '1';
+if (DEBUG) {
+  (window as Window & { __toklipDebug?: unknown }).__toklipDebug = {
+    crashWorker: () => client.debug('crash'),
+    loseGpuDevice: () => client.debug('lose-device'),
+    stats: () => client.debug('stats'),
+    bench: (role: GraphRole, runs: number, warmup: number) => client.debug('bench', { role, runs, warmup }),
+  };
+}
+
+const MAX_RESTARTS = 3;
 let restarts = 0;
+/** images that were in the worker when it died, with how often that happened to each */
+const crashCounts = new Map<string, number>();
+
 client.onCrashed((message) => {
   if (message === 'terminated') return;
-  const canRestart = restarts < 2;
-  set((s) => ({
-    model: {
-      ...s.model,
-      status: 'error',
-      error: {
-        message: `The inference worker stopped (${message}).${canRestart ? ' Restarting it…' : ' Reload the page to continue.'}`,
-      },
-    },
-  }));
-  announce(`The inference worker stopped: ${message}.`);
-  if (!canRestart) return;
+  const canRestart = restarts < MAX_RESTARTS;
+  const unfinished = get().images.filter((im) => ACTIVE_STATUSES.includes(im.status)).length;
+  const text = canRestart
+    ? `The inference worker stopped (${message}) and was restarted.` +
+      (unfinished ? ` ${unfinished} unfinished image${unfinished > 1 ? 's were' : ' was'} queued again.` : '')
+    : `The inference worker stopped (${message}) ${MAX_RESTARTS} times; reload the page to continue.`;
+  set((s) => ({ workerNotice: text, model: { ...s.model, status: 'loading' } }));
+  announce(text);
+  if (!canRestart) {
+    set((s) => ({ model: { ...s.model, status: 'error', error: { message: text } } }));
+    return;
+  }
   restarts++;
   const { model, provider } = get();
   const entry = resolveModel(model.id || null);
-  setTimeout(() => void loadModel(entry.id, entry.path, provider.active ?? 'wasm'), 100);
+  setTimeout(() => void loadModel(entry.id, entry.path, provider.active ?? 'wasm', 'unfinished'), 100);
 });
+
+export function dismissWorkerNotice(): void {
+  set({ workerNotice: undefined });
+}
+
 function modelBaseUrl(path: string): string {
   return new URL(path, document.baseURI).href;
 }
@@ -78,9 +99,23 @@ export async function initialise(): Promise<void> {
   await loadModel(model.id, model.path, choice.provider);
 }
 
-export async function loadModel(id: string, path: string, provider: Provider): Promise<void> {
-  set((s) => ({ model: { id, status: 'loading', files: {}, error: undefined, manifest: s.model.manifest } }));
-  announce('Loading the model…');
+/**
+ * Loads a model folder. If another model is in use and this load fails, that model stays in use (the worker
+ * only replaces it once everything was downloaded, verified and checked) and the error is shown beside it.
+ * `rerun`: 'all' re-runs every image (new model or provider), 'unfinished' only those not done (worker restart).
+ */
+export async function loadModel(
+  id: string,
+  path: string,
+  provider: Provider,
+  rerun: 'all' | 'unfinished' = 'all',
+): Promise<void> {
+  const previous = get().model;
+  const hadModel = previous.status === 'ready' && previous.manifest !== undefined;
+  set((s) => ({
+    model: { ...s.model, status: 'loading', files: {}, error: undefined, loadError: undefined },
+  }));
+  announce(`Loading the model ${id}…`);
   try {
     const hw = navigator.hardwareConcurrency || 1;
     const threadsParam = Number(new URLSearchParams(location.search).get('threads'));
@@ -91,10 +126,13 @@ export async function loadModel(id: string, path: string, provider: Provider): P
       numThreads: crossOriginIsolated ? threads : 1,
       ortBaseUrl: new URL('ort/', document.baseURI).href,
       useCache: true,
+      debug: DEBUG,
     });
+    const sameModel = previous.id === id && previous.manifest !== undefined;
     set((s) => ({
       model: {
         ...s.model,
+        id,
         status: 'ready',
         manifest: r.manifest,
         codebook: new Float32Array(r.codebook),
@@ -112,18 +150,46 @@ export async function loadModel(id: string, path: string, provider: Provider): P
       },
       text: { embeddings: {}, pending: false },
     }));
-    if (get().prompts.length === 0) {
+    if (get().prompts.length === 0 || !sameModel) {
       set({ prompts: r.manifest.default_prompts.map((text) => ({ id: newPromptId(), text })) });
     }
     announce(`${r.manifest.display_name} is ready on ${r.provider === 'webgpu' ? 'WebGPU' : 'WASM'}.`);
     void refreshTextEmbeddings();
-    // (Re)process every image already present (e.g. after a provider switch).
-    for (const im of get().images) if (im.status !== 'error' || im.url) enqueueImage(im.id);
+    // (Re)process the images already present (e.g. after a provider switch or a worker restart).
+    enqueueImages(
+      get()
+        .images.filter((im) => im.status !== 'cancelled' && !(im.status === 'error' && im.inputError)) // input problems stay
+        .filter((im) => rerun === 'all' || im.status !== 'done')
+        .map((im) => im.id),
+    );
   } catch (e) {
     const file = e instanceof InferenceError ? e.file : undefined;
-    set((s) => ({ model: { ...s.model, status: 'error', error: { message: errorText(e), file } } }));
-    announce(`The model could not be loaded: ${errorText(e)}`);
+    const message = errorText(e);
+    if (hadModel && !(e instanceof InferenceError && e.code === 'crashed')) {
+      // The worker still holds the previous model: keep using it.
+      set((s) => ({
+        model: { ...previous, files: s.model.files, loadError: { id, message, file } },
+      }));
+      announce(
+        `The model ${id} could not be loaded (${message}); still using ${previous.manifest!.display_name}.`,
+      );
+      enqueueImages(
+        get()
+          .images.filter((im) => im.status === 'queued')
+          .map((im) => im.id),
+      );
+    } else {
+      set((s) => ({ model: { ...s.model, id, status: 'error', error: { message, file } } }));
+      announce(`The model could not be loaded: ${message}`);
+    }
   }
+}
+
+/** Loads another model folder of this site (models/<id>/), keeping the current one if that fails. */
+export async function switchModel(id: string): Promise<void> {
+  const entry = resolveModel(id);
+  const { provider } = get();
+  await loadModel(entry.id, entry.path, provider.active ?? 'wasm');
 }
 
 /** Switch provider from the UI (null = automatic). Reloads sessions and re-runs the images. */
@@ -164,25 +230,52 @@ export function addFiles(files: Iterable<File>): void {
   if (!added.length) return;
   set((s) => ({ images: [...s.images, ...added] }));
   announce(`${added.length} image${added.length > 1 ? 's' : ''} added.`);
-  for (const im of added) enqueueImage(im.id);
+  enqueueImages(added.map((im) => im.id));
 }
 
 export function removeImage(id: string): void {
   const im = get().images.find((x) => x.id === id);
   if (im?.url) URL.revokeObjectURL(im.url);
   blobs.delete(id);
+  crashCounts.delete(id);
   set((s) => ({ images: s.images.filter((x) => x.id !== id) }));
 }
 
 export function clearImages(): void {
   for (const im of get().images) if (im.url) URL.revokeObjectURL(im.url);
   blobs.clear();
-  set({ images: [] });
+  crashCounts.clear();
+  set({ images: [], queueTotal: 0 });
 }
 
-function enqueueImage(id: string): void {
-  get().updateImage(id, { status: 'queued', error: undefined });
-  chain = chain.then(() => processImage(id)).catch(() => undefined);
+/** Cancels every image still waiting in the queue (the one being processed finishes). */
+export function cancelQueued(): void {
+  const queued = get().images.filter((im) => im.status === 'queued');
+  if (!queued.length) return;
+  const ids = new Set(queued.map((im) => im.id));
+  set((s) => ({
+    images: s.images.map((im) => (ids.has(im.id) ? { ...im, status: 'cancelled' as const } : im)),
+  }));
+  announce(`${queued.length} queued image${queued.length > 1 ? 's' : ''} cancelled.`);
+}
+
+/** Queues a cancelled image again. */
+export function retryImage(id: string): void {
+  enqueueImages([id]);
+}
+
+/** Queues images (again); the progress bar's batch grows, or starts anew when nothing else is pending. */
+function enqueueImages(ids: string[]): void {
+  if (!ids.length) return;
+  const wanted = new Set(ids);
+  const active = get().images.filter((im) => !wanted.has(im.id) && ACTIVE_STATUSES.includes(im.status));
+  set((s) => ({
+    queueTotal: active.length ? s.queueTotal + ids.length : ids.length,
+    images: s.images.map((im) =>
+      wanted.has(im.id) ? { ...im, status: 'queued' as const, error: undefined, notes: undefined } : im,
+    ),
+  }));
+  for (const id of ids) chain = chain.then(() => processImage(id)).catch(() => undefined);
 }
 
 const exists = (id: string) => get().images.some((x) => x.id === id);
@@ -190,6 +283,7 @@ const exists = (id: string) => get().images.some((x) => x.id === id);
 async function processImage(id: string): Promise<void> {
   const blob = blobs.get(id);
   if (!blob || !exists(id)) return;
+  if (get().images.find((x) => x.id === id)?.status !== 'queued') return; // cancelled, or queued twice
   if (get().model.status !== 'ready') {
     if (get().model.status === 'error')
       get().updateImage(id, { status: 'error', error: 'no model is loaded' });
@@ -201,9 +295,14 @@ async function processImage(id: string): Promise<void> {
   try {
     updateImage(id, { status: 'decoding' });
     let t = performance.now();
-    const decoded = await decodeImage(blob);
+    const decoded = await decodeImage(blob, get().images.find((x) => x.id === id)?.name ?? '');
     setTiming(id, 'decode image', performance.now() - t);
-    updateImage(id, { status: 'tokenizing', width: decoded.width, height: decoded.height });
+    updateImage(id, {
+      status: 'tokenizing',
+      width: decoded.width,
+      height: decoded.height,
+      notes: decoded.notes.length ? decoded.notes : undefined,
+    });
 
     const tok = await client.request<'tokenize'>(
       { kind: 'tokenize', rgba: decoded.rgba.buffer, width: decoded.width, height: decoded.height },
@@ -256,7 +355,21 @@ async function processImage(id: string): Promise<void> {
     announce(`${name}: tokens, reconstruction and similarity ready.`);
   } catch (e) {
     if (!exists(id)) return;
-    updateImage(id, { status: 'error', error: errorText(e) });
+    if (e instanceof InferenceError && e.code === 'crashed') {
+      // The worker died with this image in it: it is queued again once the worker is back (twice at most).
+      const n = (crashCounts.get(id) ?? 0) + 1;
+      crashCounts.set(id, n);
+      if (n < 2) {
+        updateImage(id, { status: 'queued' });
+        return;
+      }
+      updateImage(id, {
+        status: 'error',
+        error: `the inference worker stopped twice while processing this image (${e.message})`,
+      });
+      return;
+    }
+    updateImage(id, { status: 'error', error: errorText(e), inputError: e instanceof ImageDecodeError });
     const name = get().images.find((x) => x.id === id)?.name ?? 'image';
     announce(`${name} could not be processed: ${errorText(e)}`);
   }

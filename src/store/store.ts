@@ -4,7 +4,16 @@ import type { Manifest } from '../lib/manifest';
 import type { AdapterFacts, Provider } from '../lib/provider';
 
 export type ImageStatus =
-  'queued' | 'decoding' | 'tokenizing' | 'reconstructing' | 'embedding' | 'done' | 'error';
+  'queued' | 'decoding' | 'tokenizing' | 'reconstructing' | 'embedding' | 'done' | 'error' | 'cancelled';
+
+/** Statuses of images that still have work ahead (or in progress). */
+export const ACTIVE_STATUSES: readonly ImageStatus[] = [
+  'queued',
+  'decoding',
+  'tokenizing',
+  'reconstructing',
+  'embedding',
+];
 
 export type Stage =
   | 'decode image'
@@ -24,6 +33,10 @@ export interface ImageItem {
   url: string | null;
   status: ImageStatus;
   error?: string;
+  /** the error is about the file itself (re-running with another model or provider will not help) */
+  inputError?: boolean;
+  /** facts about the input worth telling (animated GIF: first frame; CMYK; EXIF rotation; …) */
+  notes?: string[];
   width?: number;
   height?: number;
   grid?: { h: number; w: number };
@@ -58,6 +71,8 @@ export interface ModelState {
   manifest?: Manifest;
   files: Record<string, FileProgress>;
   error?: { message: string; file?: string };
+  /** a later load (another folder or a reload) that failed while this model stayed in use */
+  loadError?: { id: string; message: string; file?: string };
   codebook?: Float32Array;
   codeColours?: Uint8ClampedArray;
   loadMs?: number;
@@ -95,6 +110,10 @@ export interface AppState {
   text: TextState;
   /** polite announcements for screen readers */
   announcement: string;
+  /** images added since the queue was last empty (the batch the progress bar counts) */
+  queueTotal: number;
+  /** the worker stopped and was restarted: shown until dismissed */
+  workerNotice?: string;
   updateImage: (id: string, patch: Partial<ImageItem>) => void;
   setTiming: (id: string, stage: Stage, ms: number) => void;
 }
@@ -109,6 +128,7 @@ export const useStore = create<AppState>()((set) => ({
   prompts: [],
   text: { embeddings: {}, pending: false },
   announcement: '',
+  queueTotal: 0,
   updateImage: (id, patch) =>
     set((s) => ({ images: s.images.map((im) => (im.id === id ? { ...im, ...patch } : im)) })),
   setTiming: (id, stage, ms) =>

@@ -2,6 +2,7 @@
  * The UI side of the worker protocol: one module worker, created once; promise per request; progress and
  * notice events delivered to subscribers. The UI never sees an ORT tensor.
  */
+import type { GraphRole } from '../lib/manifest';
 import type {
   ErrorCode,
   LoadRequest,
@@ -55,7 +56,7 @@ export class InferenceClient {
     this.worker?.terminate();
     this.worker = null;
     for (const p of this.pending.values())
-      p.reject(new InferenceError('internal', `inference worker crashed: ${message}`));
+      p.reject(new InferenceError('crashed', `the inference worker stopped: ${message}`));
     this.pending.clear();
     for (const l of this.crashListeners) l(message);
   }
@@ -98,6 +99,14 @@ export class InferenceClient {
 
   load(body: Omit<LoadRequest, 'kind' | 'requestId'>): Promise<ResultByKind['load']> {
     return this.request<'load'>({ kind: 'load', ...body });
+  }
+
+  /** Test hooks (only honoured by a worker loaded with `debug: true`, i.e. a page opened with ?debug=1). */
+  debug(
+    action: 'crash' | 'lose-device' | 'stats' | 'bench',
+    bench: { role?: GraphRole; runs?: number; warmup?: number } = {},
+  ): Promise<ResultByKind['debug']> {
+    return this.request<'debug'>({ kind: 'debug', action, ...bench });
   }
 
   onProgress(l: (e: ProgressEvent) => void): () => void {

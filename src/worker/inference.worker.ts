@@ -12,12 +12,15 @@ import {
   type Manifest,
   type ManifestFile,
 } from '../lib/manifest';
+import { checkGraphAgainstManifest, readGraphShapes } from '../lib/onnxShapes';
 import { pcaColours } from '../lib/pca';
 import { preprocess } from '../lib/preprocess';
 import type { Provider } from '../lib/provider';
 import { sha256Hex } from '../lib/sha256';
 import { TextTokenizer } from '../lib/text';
 import type {
+  DebugRequest,
+  DebugResult,
   EmbedResult,
   ErrorCode,
   LoadRequest,
@@ -57,6 +60,26 @@ interface Loaded {
 
 let state: Loaded | null = null;
 let ortConfigured = false;
+let debugEnabled = false;
+/** set when the WebGPU device was lost; the next run switches to WASM */
+let deviceLost: string | undefined;
+let watchingDevice = false;
+/** why the worker last switched from WebGPU to WASM */
+let lastFallback: string | undefined;
+/** ORT tensors created here and not yet disposed (checked by the memory test through `debug: stats`) */
+let liveTensors = 0;
+let tensorsCreated = 0;
+
+function track<T extends ort.Tensor>(t: T): T {
+  liveTensors++;
+  tensorsCreated++;
+  return t;
+}
+
+function dispose(t: ort.Tensor): void {
+  t.dispose();
+  liveTensors--;
+}
 
 function post(msg: WorkerResponse, transfer: Transferable[] = []): void {
   self.postMessage(msg, transfer);
@@ -254,7 +277,28 @@ async function load(req: LoadRequest): Promise<LoadResult> {
     if (b) graphs.set(role, b);
   }
 
+  // The manifest must agree with the graphs it ships (grid, size, embedding width, context length): checked from
+  // the graphs' declared shapes before the new model replaces the one in use.
+  const problems: string[] = [];
+  for (const [role, bytes] of graphs) {
+    const f = fileByRole(manifest, role)!;
+    try {
+      problems.push(...checkGraphAgainstManifest(role, f.path, readGraphShapes(bytes), manifest));
+    } catch (e) {
+      throw new WorkerError(
+        'graph',
+        `${f.path} is not a readable ONNX model: ${(e as Error).message}`,
+        f.path,
+      );
+    }
+  }
+  if (problems.length) {
+    const file = problems[0]!.split(' ')[0];
+    throw new WorkerError('graph', `the manifest disagrees with its graphs: ${problems.join('; ')}`, file);
+  }
+
   await releaseAll(state);
+  deviceLost = undefined;
   state = { manifest, baseUrl: req.baseUrl, graphs, sessions: {}, tokenizer, provider: req.provider };
 
   let fallbackReason: string | undefined;
@@ -266,7 +310,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
       if (state.provider === 'wasm') fallbackReason = (e as Error).message;
       else throw e;
     }
-    if (state.provider !== 'webgpu') fallbackReason ??= 'WebGPU session creation failed';
+    if (state.provider !== 'webgpu') fallbackReason ??= lastFallback ?? 'WebGPU session creation failed';
   }
   return {
     manifest,
@@ -299,18 +343,17 @@ async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceS
     // Idle ORT threads must not spin: on a 2-core machine spinning starves the page's own main thread.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
   });
-  if (s.provider === 'webgpu') {
+  if (s.provider === 'webgpu' && deviceLost === undefined) {
     try {
-      return await ort.InferenceSession.create(bytes, options('webgpu'));
+      const sess = await ort.InferenceSession.create(bytes, options('webgpu'));
+      watchDevice();
+      return sess;
     } catch (e) {
       // WebGPU unusable: switch the whole worker to WASM and say so.
-      const reason = `WebGPU session for ${file.path} failed (${(e as Error).message}); switched to WASM`;
-      s.provider = 'wasm';
-      const others = Object.entries(s.sessions).filter(([r]) => r !== role);
-      s.sessions = { [role]: s.sessions[role] } as Loaded['sessions'];
-      await Promise.all(others.map(([, p]) => p?.then((x) => x.release()).catch(() => undefined)));
-      post({ kind: 'notice', message: reason, provider: 'wasm' });
+      await switchToWasm(s, `WebGPU session for ${file.path} failed (${(e as Error).message})`, role);
     }
+  } else if (s.provider === 'webgpu') {
+    await switchToWasm(s, `the WebGPU device was lost (${deviceLost})`, role);
   }
   try {
     const sess = await ort.InferenceSession.create(bytes, options('wasm'));
@@ -324,6 +367,42 @@ async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceS
       file.path,
     );
   }
+}
+
+/** Watches ORT's WebGPU device once: a lost device makes the next run switch to WASM. */
+function watchDevice(): void {
+  if (watchingDevice) return;
+  watchingDevice = true;
+  // ORT's typings say Promise<GPUDevice>; 1.30 at run time hands out the device itself. Accept both.
+  let device: Promise<GPUDevice>;
+  try {
+    device = Promise.resolve(ort.env.webgpu.device as GPUDevice | Promise<GPUDevice>);
+  } catch {
+    watchingDevice = false;
+    return;
+  }
+  void device
+    .then((d) =>
+      d.lost.then((info) => {
+        deviceLost = info.message || info.reason || 'lost';
+        watchingDevice = false;
+      }),
+    )
+    .catch(() => (watchingDevice = false));
+}
+
+/**
+ * Switches the whole worker to WASM and says so: every other session is released (their graph bytes are kept
+ * while on WebGPU, so they can be recreated on WASM); `keep` is the session being created right now.
+ */
+async function switchToWasm(s: Loaded, why: string, keep?: GraphRole): Promise<void> {
+  if (s.provider === 'wasm') return;
+  s.provider = 'wasm';
+  lastFallback = why;
+  const others = Object.entries(s.sessions).filter(([r]) => r !== keep);
+  s.sessions = keep ? ({ [keep]: s.sessions[keep] } as Loaded['sessions']) : {};
+  await Promise.all(others.map(([, p]) => p?.then((x) => x.release()).catch(() => undefined)));
+  post({ kind: 'notice', message: `${why}; switched to WASM`, provider: 'wasm' });
 }
 
 /** Lazily created session per graph. */
@@ -344,19 +423,38 @@ interface RunOut {
 
 /** Runs one graph with one input; disposes the input and every output tensor. */
 async function runGraph(role: GraphRole, input: ort.Tensor, t0: number): Promise<RunOut> {
-  const s0 = performance.now();
-  let sess: ort.InferenceSession;
+  track(input);
   try {
-    sess = await session(role);
-  } catch (e) {
-    input.dispose();
-    throw e;
+    const s = loaded();
+    if (s.provider === 'webgpu' && deviceLost !== undefined) {
+      await switchToWasm(s, `the WebGPU device was lost (${deviceLost})`);
+    }
+    try {
+      return await runOnce(role, input, t0);
+    } catch (e) {
+      // A failure on WebGPU (device lost mid-run, out of memory, …): finish the work on WASM.
+      if (s.provider !== 'webgpu' || state !== s) throw e;
+      const why =
+        deviceLost !== undefined
+          ? `the WebGPU device was lost (${deviceLost})`
+          : `WebGPU failed (${(e as Error).message})`;
+      await switchToWasm(s, why);
+      return await runOnce(role, input, t0);
+    }
+  } finally {
+    dispose(input);
   }
+}
+
+async function runOnce(role: GraphRole, input: ort.Tensor, t0: number): Promise<RunOut> {
+  const s0 = performance.now();
+  const sess = await session(role);
   const sessionMs = performance.now() - s0;
   let outputs: ort.InferenceSession.OnnxValueMapType | undefined;
   const r0 = performance.now();
   try {
     outputs = await sess.run({ [sess.inputNames[0]!]: input });
+    for (const _ of Object.values(outputs)) track(_ as ort.Tensor);
     const runMs = performance.now() - r0;
     const out = outputs[sess.outputNames[0]!] as ort.Tensor;
     const data = (await out.getData()) as ort.Tensor.DataType;
@@ -367,8 +465,7 @@ async function runGraph(role: GraphRole, input: ort.Tensor, t0: number): Promise
     if (e instanceof WorkerError) throw e;
     throw new WorkerError('run', `${role} failed: ${(e as Error).message}`);
   } finally {
-    input.dispose();
-    if (outputs) for (const t of Object.values(outputs)) (t as ort.Tensor).dispose();
+    if (outputs) for (const t of Object.values(outputs)) dispose(t as ort.Tensor);
   }
 }
 
@@ -496,10 +593,94 @@ async function embedText(prompts: string[]): Promise<Handled<'embedText'>> {
   return { result: { ...r.result, ids: ids.buffer as ArrayBuffer }, transfer: [...r.transfer, ids.buffer] };
 }
 
+/** Times session.run of one graph on a fixed input (npm run bench). Runs through the request queue. */
+async function bench(req: DebugRequest): Promise<number[]> {
+  const { manifest } = loaded();
+  const role = req.role ?? 'vq_encoder';
+  const S = manifest.image.size;
+  const { h, w } = manifest.grid;
+  const L = manifest.text.context_length;
+  const make = (): ort.Tensor => {
+    if (role === 'vq_encoder' || role === 'teacher_image_encoder') {
+      const px = new Float32Array(3 * S * S);
+      for (let i = 0; i < px.length; i++) px[i] = (i / px.length) * 2 - 1;
+      return new ort.Tensor('float32', px, [1, 3, S, S]);
+    }
+    if (role === 'text_encoder')
+      return new ort.Tensor(
+        'int32',
+        Int32Array.from({ length: L }, (_, i) => (i * 7 + 5) % 100),
+        [1, L],
+      );
+    return new ort.Tensor(
+      'int32',
+      Int32Array.from({ length: h * w }, (_, i) => (i * 37) % manifest.codebook.size),
+      [1, h, w],
+    );
+  };
+  const times: number[] = [];
+  const total = (req.warmup ?? 3) + (req.runs ?? 20);
+  const run = async () => {
+    for (let i = 0; i < total; i++) {
+      const input = make();
+      const t0 = performance.now();
+      const out = await runGraph(role, input, t0); // includes reading the output back, as the app does
+      if (i >= total - (req.runs ?? 20)) times.push(out.timing.totalMs);
+    }
+  };
+  const done = queue.then(run);
+  queue = done.catch(() => undefined);
+  await done;
+  return times;
+}
+
+async function debug(req: DebugRequest): Promise<DebugResult> {
+  if (!debugEnabled) throw new WorkerError('internal', 'debug requests need ?debug=1');
+  switch (req.action) {
+    case 'crash':
+      // An uncaught error outside any promise: the page sees the worker's `error` event, as for a real crash.
+      setTimeout(() => {
+        throw new Error('debug: the inference worker was told to crash');
+      });
+      break;
+    case 'lose-device': {
+      if (state?.provider !== 'webgpu') throw new WorkerError('internal', 'not running on WebGPU');
+      const device = await Promise.resolve(ort.env.webgpu.device as GPUDevice | Promise<GPUDevice>);
+      device.destroy();
+      await device.lost;
+      break;
+    }
+    case 'stats':
+      break;
+    case 'bench': {
+      const times = await bench(req); // first: the stats below must see the state after the runs
+      return { ...(await debug({ ...req, action: 'stats' })), times };
+    }
+  }
+  // With --js-flags=--expose-gc (memory tests) collect first, so the heap figure is what is really kept.
+  const gc = (self as unknown as { gc?: () => void }).gc;
+  if (req.action === 'stats' && typeof gc === 'function') gc();
+  const mem = (performance as Performance & { memory?: { usedJSHeapSize: number } }).memory;
+  return {
+    liveTensors,
+    tensorsCreated,
+    sessions: state ? Object.keys(state.sessions) : [],
+    provider: state?.provider ?? null,
+    deviceLost,
+    usedJSHeapSize: mem?.usedJSHeapSize,
+  };
+}
+
 async function handle(req: WorkerRequest): Promise<void> {
   try {
     switch (req.kind) {
+      case 'debug': {
+        const result = await debug(req);
+        post({ kind: 'result', requestId: req.requestId, request: 'debug', result });
+        return;
+      }
       case 'load': {
+        if (req.debug) debugEnabled = true;
         const result = await load(req);
         post({ kind: 'ready', requestId: req.requestId, result }, [result.codebook, result.codeColours]);
         prewarm();
@@ -566,5 +747,7 @@ function prewarm(): void {
 let queue: Promise<void> = Promise.resolve();
 self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
-  queue = queue.then(() => handle(req));
+  if (req.kind === 'debug')
+    void handle(req); // at once, even while a run is in progress
+  else queue = queue.then(() => handle(req));
 });

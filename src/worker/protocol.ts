@@ -2,7 +2,7 @@
  * Typed messages between the UI and the inference worker. Every request carries a `requestId`; the
  * worker answers with exactly one `result` or `error` for it (plus `progress` / `notice` events on the way).
  */
-import type { Manifest } from '../lib/manifest';
+import type { GraphRole, Manifest } from '../lib/manifest';
 import type { Provider } from '../lib/provider';
 
 export type ErrorCode =
@@ -14,6 +14,8 @@ export type ErrorCode =
   | 'image' // the input image could not be used
   | 'text' // tokenizer problems
   | 'not-loaded' // a request before `load` finished
+  | 'graph' // a graph's declared shapes disagree with the manifest
+  | 'crashed' // the worker died while the request was pending
   | 'internal';
 
 export interface WorkerErrorInfo {
@@ -44,6 +46,8 @@ export interface LoadRequest {
   /** absolute URL prefix of onnxruntime-web's .mjs/.wasm files */
   ortBaseUrl: string;
   useCache: boolean;
+  /** enables `debug` requests (the page was opened with ?debug=1) */
+  debug?: boolean;
 }
 
 export interface TokenizeRequest {
@@ -81,8 +85,29 @@ export interface EmbedTextRequest {
   prompts: string[];
 }
 
+/**
+ * Test hooks, honoured only after a `load` with `debug: true`; handled at once, not queued behind runs.
+ * crash: the worker throws an uncaught error (as if it had died); lose-device: destroys the WebGPU device;
+ * stats: live tensors and sessions (memory tests).
+ */
+export interface DebugRequest {
+  kind: 'debug';
+  requestId: number;
+  action: 'crash' | 'lose-device' | 'stats' | 'bench';
+  /** bench: the graph to time, with how many timed runs after how many warm-up runs */
+  role?: GraphRole;
+  runs?: number;
+  warmup?: number;
+}
+
 export type WorkerRequest =
-  LoadRequest | TokenizeRequest | DecodeRequest | EmbedImageRequest | EmbedTeacherRequest | EmbedTextRequest;
+  | LoadRequest
+  | TokenizeRequest
+  | DecodeRequest
+  | EmbedImageRequest
+  | EmbedTeacherRequest
+  | EmbedTextRequest
+  | DebugRequest;
 
 export type RequestKind = WorkerRequest['kind'];
 
@@ -135,6 +160,19 @@ export interface EmbedTextResult extends EmbedResult {
   ids: ArrayBuffer;
 }
 
+export interface DebugResult {
+  /** ORT tensors created by the worker and not yet disposed */
+  liveTensors: number;
+  tensorsCreated: number;
+  sessions: string[];
+  provider: Provider | null;
+  deviceLost?: string;
+  /** the worker's JS heap (Chromium performance.memory), when exposed */
+  usedJSHeapSize?: number;
+  /** bench: session.run wall time per timed run, ms */
+  times?: number[];
+}
+
 export interface ResultByKind {
   load: LoadResult;
   tokenize: TokenizeResult;
@@ -142,6 +180,7 @@ export interface ResultByKind {
   embedImage: EmbedResult;
   embedTeacher: EmbedResult;
   embedText: EmbedTextResult;
+  debug: DebugResult;
 }
 
 // ---- responses (worker → UI) ----------------------------------------------------------------
