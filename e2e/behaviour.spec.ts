@@ -44,6 +44,6 @@ test('a file that is not an image fails in its own card only', async ({ page, ep
   const bad = page.locator('[data-testid="image-card"][data-name="notes.png"]');
   const good = page.locator('[data-testid="image-card"][data-name="ok.png"]');
   await expect(bad).toHaveAttribute('data-status', 'error');
-  await expect(bad.getByTestId('image-error')).toContainText('could not be decoded');
+  await expect(bad.getByTestId('image-error')).toContainText('this file is plain text, not an image');
   await expect(good).toHaveAttribute('data-status', 'done');
 });
