@@ -1,0 +1,356 @@
+#!/usr/bin/env node
+/**
+ * npm run bench — per-stage latency of the bundled model (public/models/<id>/) on
+ *   (a) the browser with WebGPU (whatever adapter Chromium has: SwiftShader, a software renderer, here),
+ *   (b) the browser with WASM, 1 thread and all threads (the app's own worker, via its ?debug=1 hooks),
+ *   (c) onnxruntime-node (native CPU; Python onnxruntime if the node binding cannot load, labelled so),
+ *   (d) PyTorch eager on CPU (bench/torch_bench.py; the same graph wrappers the export uses),
+ * all in one run on this machine: median and p90 over N runs after warm-up, ratio to (c), achieved GFLOP/s
+ * (FLOPs counted per stage by torch.utils.flop_counter) and model bytes per dtype. Not a test: it prints a
+ * Markdown table and saves it to bench/results/<date>-<host>.md.
+ *
+ * Options (env): BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_WEBGPU_RUNS (10), BENCH_SKIP=webgpu,torch,…,
+ * BENCH_MODEL (toklip-tiny), PYTHON (.venv/bin/python), CHROMIUM_PATH (/usr/bin/chromium).
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from '@playwright/test';
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+const MODEL = process.env.BENCH_MODEL ?? 'toklip-tiny';
+const FOLDER = resolve(ROOT, 'public/models', MODEL);
+const RUNS = Number(process.env.BENCH_RUNS ?? 20);
+const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const WEBGPU_RUNS = Math.max(10, Number(process.env.BENCH_WEBGPU_RUNS ?? 10));
+const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
+const PYTHON = process.env.PYTHON ?? resolve(ROOT, '.venv/bin/python');
+const PORT = 4179;
+
+const STAGES = [
+  { name: 'VQ encode', role: 'vq_encoder' },
+  { name: 'VQ decode', role: 'vq_decoder' },
+  { name: 'semantic encode', role: 'semantic_encoder' },
+  { name: 'text encode', role: 'text_encoder' },
+];
+
+const manifest = JSON.parse(readFileSync(resolve(FOLDER, 'manifest.json'), 'utf8'));
+const S = manifest.image.size;
+const { h, w } = manifest.grid;
+const L = manifest.text.context_length;
+
+const pct = (xs, p) => {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.min(s.length - 1, Math.max(0, Math.ceil((p / 100) * s.length) - 1))];
+};
+const stats = (times) => ({ median: pct(times, 50), p90: pct(times, 90), n: times.length });
+const log = (...a) => console.error('[bench]', ...a);
+
+/** The same inputs in every runtime (the worker's bench hook builds them identically). */
+function inputFor(role) {
+  if (role === 'vq_encoder') {
+    const px = new Float32Array(3 * S * S);
+    for (let i = 0; i < px.length; i++) px[i] = (i / px.length) * 2 - 1;
+    return { type: 'float32', data: px, dims: [1, 3, S, S] };
+  }
+  if (role === 'text_encoder')
+    return { type: 'int32', data: Int32Array.from({ length: L }, (_, i) => (i * 7 + 5) % 100), dims: [1, L] };
+  return {
+    type: 'int32',
+    data: Int32Array.from({ length: h * w }, (_, i) => (i * 37) % manifest.codebook.size),
+    dims: [1, h, w],
+  };
+}
+
+const graphPath = (role) => resolve(FOLDER, manifest.files.find((f) => f.role === role).path);
+
+// ---- (c) onnxruntime-node ----------------------------------------------------------------------------
+
+async function benchOrtNode() {
+  let ort;
+  try {
+    ort = await import('onnxruntime-node');
+  } catch (e) {
+    log(`onnxruntime-node unavailable (${e.message}); using Python onnxruntime instead`);
+    return benchOrtPython();
+  }
+  const out = {
+    label: `(c) onnxruntime-node ${ort.env?.versions?.common ?? ''} CPU, ${os.cpus().length} threads`,
+    stages: {},
+  };
+  for (const st of STAGES) {
+    const sess = await ort.InferenceSession.create(graphPath(st.role), { graphOptimizationLevel: 'all' });
+    const x = inputFor(st.role);
+    const times = [];
+    for (let i = 0; i < WARMUP + RUNS; i++) {
+      const t = new ort.Tensor(x.type, x.data.slice(), x.dims);
+      const t0 = performance.now();
+      const r = await sess.run({ [sess.inputNames[0]]: t });
+      const o = r[sess.outputNames[0]];
+      o.data.slice();
+      if (i >= WARMUP) times.push(performance.now() - t0);
+    }
+    await sess.release();
+    out.stages[st.name] = stats(times);
+  }
+  return out;
+}
+
+function benchOrtPython() {
+  const code = `
+import json, sys, time, statistics, numpy as np, onnxruntime as ort
+m = json.load(open(sys.argv[1] + '/manifest.json'))
+S = m['image']['size']; h = m['grid']['h']; w = m['grid']['w']; L = m['text']['context_length']
+def inp(role):
+    if role == 'vq_encoder':
+        n = 3*S*S; return (np.arange(n, dtype=np.float64) / n * 2 - 1).astype(np.float32).reshape(1,3,S,S)
+    if role == 'text_encoder': return ((np.arange(L)*7+5) % 100).astype(np.int32).reshape(1,L)
+    return ((np.arange(h*w)*37) % m['codebook']['size']).astype(np.int32).reshape(1,h,w)
+out = {}
+for role in sys.argv[4:]:
+    f = next(x for x in m['files'] if x['role'] == role)
+    s = ort.InferenceSession(sys.argv[1] + '/' + f['path'], providers=['CPUExecutionProvider'])
+    x = inp(role); name = s.get_inputs()[0].name; ts = []
+    for i in range(int(sys.argv[2]) + int(sys.argv[3])):
+        t0 = time.perf_counter(); s.run(None, {name: x}); dt = (time.perf_counter() - t0) * 1000
+        if i >= int(sys.argv[2]): ts.append(dt)
+    out[role] = ts
+print(json.dumps({'version': ort.__version__, 'times': out}))
+`;
+  const r = JSON.parse(
+    execFileSync(PYTHON, ['-c', code, FOLDER, String(WARMUP), String(RUNS), ...STAGES.map((s) => s.role)], {
+      encoding: 'utf8',
+    }),
+  );
+  const out = { label: `(c) Python onnxruntime ${r.version} CPU (node binding unavailable)`, stages: {} };
+  for (const st of STAGES) out.stages[st.name] = stats(r.times[st.role]);
+  return out;
+}
+
+// ---- (d) PyTorch eager -----------------------------------------------------------------------------
+
+function benchTorch() {
+  const r = JSON.parse(
+    execFileSync(PYTHON, [resolve(ROOT, 'bench/torch_bench.py'), String(RUNS), String(WARMUP)], {
+      encoding: 'utf8',
+      maxBuffer: 1 << 24,
+    }),
+  );
+  const out = {
+    label: `(d) PyTorch ${r.torch} eager CPU, ${r.threads} threads`,
+    note: `PyTorch weights: ${r.weights}`,
+    stages: {},
+    flops: {},
+  };
+  for (const st of STAGES) {
+    out.stages[st.name] = stats(r.stages[st.name].times_ms);
+    out.flops[st.name] = r.stages[st.name].flops;
+  }
+  return out;
+}
+
+// ---- (a)/(b) the browser --------------------------------------------------------------------------
+
+async function waitForServer(url, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
+async function benchBrowser() {
+  if (!existsSync(resolve(ROOT, 'dist/index.html'))) {
+    log('building the app (dist/ is missing)…');
+    execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
+  }
+  const server = spawn(
+    'npx',
+    ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'],
+    {
+      cwd: ROOT,
+      stdio: 'ignore',
+      detached: true,
+    },
+  );
+  const base = `http://127.0.0.1:${PORT}/`;
+  const results = [];
+  let browser;
+  try {
+    if (!(await waitForServer(base, 60_000))) throw new Error('vite preview did not start');
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: [
+        '--enable-unsafe-webgpu',
+        '--enable-unsafe-swiftshader',
+        '--no-sandbox',
+        '--disable-background-networking',
+        '--disable-component-update',
+        '--disable-sync',
+        '--no-first-run',
+      ],
+    });
+    const version = browser.version();
+    const hw = os.cpus().length;
+    const configs = [
+      ...(SKIP.has('webgpu') ? [] : [{ key: 'webgpu', query: 'ep=webgpu', runs: WEBGPU_RUNS, warmup: 1 }]),
+      { key: 'wasm1', query: 'ep=wasm&threads=1', runs: RUNS, warmup: WARMUP },
+      { key: 'wasmN', query: 'ep=wasm', runs: RUNS, warmup: WARMUP },
+    ];
+    for (const c of configs) {
+      const page = await browser.newPage();
+      await page.goto(`${base}?${c.query}&debug=1&model=${MODEL}`);
+      await page.waitForSelector('[data-testid="app"][data-model-status="ready"]', { timeout: 300_000 });
+      const info = await page.evaluate(() => ({
+        provider: document.querySelector('[data-testid="app"]').getAttribute('data-provider'),
+        status: document.querySelector('[data-testid="provider-status"]')?.textContent ?? '',
+      }));
+      let label;
+      if (c.key === 'webgpu') {
+        const adapter = /adapter: ([^)]*)\)/.exec(info.status)?.[1] ?? 'unknown adapter';
+        const soft = /swiftshader|llvmpipe|software/i.test(info.status);
+        label = `(a) browser WebGPU, Chromium ${version} (${adapter}${soft ? ': a SOFTWARE renderer on the CPU, not a GPU' : ''})`;
+        if (info.provider !== 'webgpu') label += ` — WebGPU unavailable, ran on ${info.provider}`;
+      } else {
+        const threads = /(\d+) threads?/.exec(info.status)?.[1] ?? (c.key === 'wasm1' ? '1' : String(hw));
+        label = `(b) browser WASM, Chromium ${version}, ${threads} thread${threads === '1' ? '' : 's'}`;
+      }
+      const out = { key: c.key, label, stages: {} };
+      for (const st of STAGES) {
+        log(`${c.key}: ${st.name}…`);
+        const r = await page.evaluate(
+          ([role, runs, warmup]) => window.__toklipDebug.bench(role, runs, warmup),
+          [st.role, c.runs, c.warmup],
+        );
+        out.stages[st.name] = stats(r.times);
+        if (r.liveTensors !== 0) log(`warning: ${r.liveTensors} tensors not disposed after ${st.name}`);
+      }
+      results.push(out);
+      await page.close();
+    }
+  } finally {
+    await browser?.close();
+    try {
+      process.kill(-server.pid);
+    } catch {
+      /* already gone */
+    }
+  }
+  return results;
+}
+
+// ---- report -------------------------------------------------------------------------------------------
+
+function machine() {
+  const cpus = os.cpus();
+  let chromiumVersion = '';
+  try {
+    chromiumVersion = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version'], {
+      encoding: 'utf8',
+    }).trim();
+  } catch {
+    /* ignore */
+  }
+  return [
+    `- CPU: ${cpus[0]?.model ?? 'unknown'} × ${cpus.length} logical cores; RAM ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB`,
+    `- OS: ${os.type()} ${os.release()} (${os.platform()}/${os.arch()}); load average at start ${os
+      .loadavg()
+      .map((x) => x.toFixed(2))
+      .join(' ')}`,
+    `- Node ${process.version}; ${chromiumVersion || 'Chromium'}`,
+  ].join('\n');
+}
+
+function modelBytes() {
+  const by = {};
+  for (const f of manifest.files) {
+    if (!/encoder|decoder|codebook/.test(f.role)) continue;
+    const d = f.dtype ?? 'other';
+    by[d] = (by[d] ?? 0) + f.bytes;
+  }
+  return by;
+}
+
+const fmt = (x) => (x === undefined ? '—' : x < 10 ? x.toFixed(2) : x.toFixed(1));
+
+async function main() {
+  const started = new Date();
+  const runtimes = [];
+  if (!SKIP.has('browser')) runtimes.push(...(await benchBrowser()));
+  const native = SKIP.has('ort') ? null : await benchOrtNode();
+  if (native) runtimes.push(native);
+  let torch = null;
+  if (!SKIP.has('torch')) {
+    try {
+      torch = benchTorch();
+      runtimes.push(torch);
+    } catch (e) {
+      log(`PyTorch bench failed (${e.message}); set PYTHON to a Python with torch`);
+    }
+  }
+
+  const lines = [];
+  lines.push(`# Bench: ${manifest.display_name} (${MODEL}) — ${started.toISOString()}`, '');
+  lines.push(machine(), '');
+  lines.push(
+    `Per stage: median / p90 of ${RUNS} runs after ${WARMUP} warm-up runs (WebGPU: ${WEBGPU_RUNS} after 1), ms, batch 1, ` +
+      'wall time of session.run plus reading the output back (browser: inside the app’s worker). ' +
+      'Ratio = median / median of (c). GFLOP/s = counted FLOPs of the stage / median.',
+    '',
+  );
+  const flops = torch?.flops ?? {};
+  lines.push(
+    '| runtime | ' + STAGES.map((s) => `${s.name} ms (×c, GFLOP/s)`).join(' | ') + ' |',
+    '| --- | ' + STAGES.map(() => '---').join(' | ') + ' |',
+  );
+  for (const r of runtimes) {
+    const cells = STAGES.map((s) => {
+      const v = r.stages[s.name];
+      if (!v) return '—';
+      const ratio = native?.stages[s.name] ? v.median / native.stages[s.name].median : undefined;
+      const gf = flops[s.name] ? flops[s.name] / 1e9 / (v.median / 1000) : undefined;
+      return `${fmt(v.median)} / ${fmt(v.p90)} (${ratio === undefined ? '—' : ratio.toFixed(2) + '×'}, ${gf === undefined ? '—' : gf.toFixed(1)})`;
+    });
+    lines.push(`| ${r.label} | ${cells.join(' | ')} |`);
+  }
+  lines.push('');
+  lines.push(
+    'FLOPs per stage (torch.utils.flop_counter, multiply-add = 2): ' +
+      STAGES.map(
+        (s) => `${s.name} ${flops[s.name] ? (flops[s.name] / 1e9).toFixed(3) + ' GFLOP' : 'n/a'}`,
+      ).join(', '),
+  );
+  const mb = modelBytes();
+  lines.push(
+    'Model bytes per dtype (graphs + codebook as listed in the manifest): ' +
+      Object.entries(mb)
+        .map(([d, b]) => `${d} ${(b / 2 ** 20).toFixed(2)} MiB`)
+        .join(', '),
+  );
+  if (torch?.note) lines.push(torch.note);
+  lines.push(
+    'Notes: the WebGPU row uses whatever adapter this Chromium has; with SwiftShader it is a CPU emulation of a GPU ' +
+      'and says nothing about WebGPU on real hardware. Other processes on this machine (e.g. a training run) inflate ' +
+      'every number; compare rows of one run only.',
+  );
+  const md = lines.join('\n') + '\n';
+  const dir = resolve(ROOT, 'bench/results');
+  mkdirSync(dir, { recursive: true });
+  const host = os.hostname().replace(/[^\w.-]/g, '_');
+  const file = resolve(dir, `${started.toISOString().slice(0, 10)}-${host}.md`);
+  writeFileSync(file, md);
+  console.log(md);
+  console.log(`saved ${file}`);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
