@@ -2,7 +2,8 @@ import { defineConfig } from '@playwright/test';
 
 export type EpOptions = { ep: 'wasm' | 'webgpu' };
 
-const PORT = 4173;
+// PW_PORT lets two checkouts run their e2e suites side by side.
+const PORT = Number(process.env.PW_PORT ?? 4173);
 
 export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
 export const CHROMIUM_ARGS = [
