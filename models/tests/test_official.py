@@ -22,6 +22,7 @@ from toklip.export_official import (
     write_embedding_table,
 )
 from toklip.manifest import validate_manifest
+from toklip.synthetic_official import CORPUS, build_gemma_style_json, official_files, shallow_config
 from toklip.model import TextConfig, TokLIP, TokLIPConfig, VisionConfig
 from toklip.official import (
     OfficialCheckpointError,
@@ -33,21 +34,6 @@ from toklip.official import (
     prepare_tokenizer,
 )
 from toklip.vq import VQConfig
-
-CORPUS = ["a photo of a cat", "a red apple on the table", "the sun and the moon", "dogs running in 2024 parks",
-          "an emoji of a smiling face", "café naïve résumé", "mountains rivers and lakes", "numbers 12345 and 67890",
-          "a car a tree a house a flower", "photo of the night sky with stars"] * 20
-
-
-def shallow_config() -> TokLIPConfig:
-    """The official structure (VQ-16 levels, causal ViT + MAP, SigLIP text tower) at toy width/depth."""
-    vq = VQConfig(codebook_size=256, codebook_embed_dim=8, ch=32, ch_mult=(1, 1, 2, 2, 4), num_res_blocks=1,
-                  z_channels=32)
-    vision = VisionConfig(image_size=64, width=64, depth=2, heads=2, mlp_hidden=172, act="gelu_tanh", causal=True)
-    text = TextConfig(vocab_size=1000, context_length=16, width=64, layers=2, heads=2, mlp_hidden=172,
-                      act="gelu_tanh", eps=1e-6, pad_id=0)
-    return TokLIPConfig(name="toklip-shallow", vq=vq, vision=vision, text=text, embed_dim=64, init_logit_bias=-10.0)
-
 
 def build_gemma_style_sp(path: Path) -> Path:
     """A small SentencePiece BPE model with Gemma's settings: pad/eos/bos/unk = 0/1/2/3, byte fallback,
@@ -63,42 +49,6 @@ def build_gemma_style_sp(path: Path) -> Path:
         minloglevel=2, num_threads=1)
     path.write_bytes(buf.getvalue())
     return path
-
-
-def build_gemma_style_json(folder: Path) -> Path:
-    """The same layout with the `tokenizers` library only (no sentencepiece needed): a BPE over '▁'-escaped
-    text with <pad>/<eos>/<bos>/<unk> = 0/1/2/3 and byte fallback, saved as tokenizer.json +
-    tokenizer_config.json like a Hugging Face tokenizer folder."""
-    from tokenizers import Tokenizer, decoders, models, normalizers, trainers
-
-    tok = Tokenizer(models.BPE(unk_token="<unk>", byte_fallback=True))
-    tok.normalizer = normalizers.Replace(" ", "\u2581")
-    tok.decoder = decoders.Sequence([decoders.Replace("\u2581", " "), decoders.ByteFallback(), decoders.Fuse()])
-    trainer = trainers.BpeTrainer(vocab_size=400, special_tokens=["<pad>", "<eos>", "<bos>", "<unk>"],
-                                  initial_alphabet=[f"<0x{i:02X}>" for i in range(256)], show_progress=False)
-    tok.train_from_iterator(CORPUS, trainer=trainer)
-    folder.mkdir(parents=True, exist_ok=True)
-    tok.save(str(folder / "tokenizer.json"))
-    (folder / "tokenizer_config.json").write_text(json.dumps({"add_bos_token": False, "add_eos_token": True,
-                                                              "padding_side": "right"}))
-    return folder
-
-
-def official_files(tmp: Path, cfg: TokLIPConfig, seed: int = 0) -> tuple[Path, Path, TokLIP]:
-    """TokLIP_*.pt as open_clip training saves it ({'state_dict': {'module.' + key}}) without the VQ, and
-    vq_ds16_t2i.pt as LlamaGen saves it ({'model': ...})."""
-    torch.manual_seed(seed)
-    model = TokLIP(cfg).eval()
-    with torch.no_grad():  # non-trivial logit scale/bias and codebook usage, as a trained model has
-        model.logit_scale.fill_(4.0)
-        model.logit_bias.fill_(-12.5)
-    sd = model.state_dict()
-    vq = {k[len(official.VQ_PREFIX):]: v for k, v in sd.items() if k.startswith(official.VQ_PREFIX)}
-    rest = {"module." + k: v for k, v in sd.items() if not k.startswith(official.VQ_PREFIX)}
-    ckpt, vqf = tmp / "TokLIP_S_256.pt", tmp / "vq_ds16_t2i.pt"
-    torch.save({"epoch": 3, "name": "toklip", "state_dict": rest}, ckpt)
-    torch.save({"model": vq, "steps": 10}, vqf)
-    return ckpt, vqf, model
 
 
 @pytest.fixture(scope="module")
@@ -399,3 +349,19 @@ def test_text_rule_left_padding_matches_hf_semantics() -> None:
     assert r.ids(Tok(), "a b") == [0, 0, 2, 10, 11, 1]
     assert r.ids(Tok(), "a b c d e f g") == [2, 10, 11, 12, 13, 1]
     assert r.ids(Tok(), "!!!") == [0, 0, 0, 0, 2, 1]
+
+
+def test_synth_official_cli_exports_through_the_strict_loader(tmp_path: Path) -> None:
+    from toklip.synthetic_official import main as synth_main
+
+    synth_main(["--depth", "shallow", "--out", str(tmp_path / "ckpt"), "--export", str(tmp_path / "models"),
+                "--dtype", "fp32", "int8", "--id", "synth"])
+    sd = torch.load(tmp_path / "ckpt" / "TokLIP_S_256.pt", weights_only=True)["state_dict"]
+    assert all(k.startswith("module.") for k in sd) and not any(".vq." in k for k in sd)
+    for d in ("fp32", "int8"):
+        m = json.loads((tmp_path / "models" / f"synth-{d}" / "manifest.json").read_text())
+        assert m["text"]["input"] == "embeddings" and m["variant"]["dtype"] == d
+        assert any("external_data" in f for f in m["files"])  # the toy graphs are sharded like full-size ones
+        par = m["export"]["parity"]
+        assert par["ids_identical"] and par["text_ids_identical"], par
+        assert par["semantic_min_cos"] >= (0.9999 if d == "fp32" else 0.999), par
