@@ -9,11 +9,14 @@
  * (FLOPs counted per stage by torch.utils.flop_counter) and model bytes per dtype. Not a test: it prints a
  * Markdown table and saves it to bench/results/<date>-<host>.md.
  *
- * Options (env): BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_WEBGPU_RUNS (10), BENCH_SKIP=webgpu,torch,…,
- * BENCH_MODEL (toklip-tiny), PYTHON (.venv/bin/python), CHROMIUM_PATH (/usr/bin/chromium).
+ * Options (env): BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_WEBGPU_RUNS (10), BENCH_SKIP=webgpu,wasm1,torch,…,
+ * BENCH_MODEL (toklip-tiny), BENCH_MODEL_DIR (public/models: the folder holding <BENCH_MODEL>/; a folder elsewhere
+ * is hard-linked into dist/models/ for the browser and removed afterwards), BENCH_TORCH_CHECKPOINT / BENCH_TORCH_VQ /
+ * BENCH_TORCH_VARIANT (official-layout weights for row (d), see bench/torch_bench.py), PYTHON (.venv/bin/python),
+ * CHROMIUM_PATH (/usr/bin/chromium).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,7 +24,8 @@ import { chromium } from '@playwright/test';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = process.env.BENCH_MODEL ?? 'toklip-tiny';
-const FOLDER = resolve(ROOT, 'public/models', MODEL);
+const MODEL_DIR = resolve(process.env.BENCH_MODEL_DIR ?? resolve(ROOT, 'public/models'));
+const FOLDER = resolve(MODEL_DIR, MODEL);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const WEBGPU_RUNS = Math.max(10, Number(process.env.BENCH_WEBGPU_RUNS ?? 10));
@@ -40,6 +44,9 @@ const manifest = JSON.parse(readFileSync(resolve(FOLDER, 'manifest.json'), 'utf8
 const S = manifest.image.size;
 const { h, w } = manifest.grid;
 const L = manifest.text.context_length;
+// Official-layout folders feed the text tower table rows, not ids (docs/CONTRACT.md, "Large models").
+const TEXT_EMBEDS = manifest.text.input === 'embeddings';
+const TEXT_DIM = TEXT_EMBEDS ? manifest.text.embedding_table.dim : 0;
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -54,6 +61,15 @@ function inputFor(role) {
     const px = new Float32Array(3 * S * S);
     for (let i = 0; i < px.length; i++) px[i] = (i / px.length) * 2 - 1;
     return { type: 'float32', data: px, dims: [1, 3, S, S] };
+  }
+  if (role === 'text_encoder' && TEXT_EMBEDS) {
+    // Latency does not depend on the values; small ones keep the activations in a realistic range.
+    const n = L * TEXT_DIM;
+    return {
+      type: 'float32',
+      data: Float32Array.from({ length: n }, (_, i) => -0.05 + (0.1 * i) / (n - 1)),
+      dims: [1, L, TEXT_DIM],
+    };
   }
   if (role === 'text_encoder')
     return { type: 'int32', data: Int32Array.from({ length: L }, (_, i) => (i * 7 + 5) % 100), dims: [1, L] };
@@ -106,6 +122,8 @@ S = m['image']['size']; h = m['grid']['h']; w = m['grid']['w']; L = m['text']['c
 def inp(role):
     if role == 'vq_encoder':
         n = 3*S*S; return (np.arange(n, dtype=np.float64) / n * 2 - 1).astype(np.float32).reshape(1,3,S,S)
+    if role == 'text_encoder' and m['text'].get('input') == 'embeddings':
+        D = m['text']['embedding_table']['dim']; return np.linspace(-0.05, 0.05, L*D, dtype=np.float32).reshape(1,L,D)
     if role == 'text_encoder': return ((np.arange(L)*7+5) % 100).astype(np.int32).reshape(1,L)
     return ((np.arange(h*w)*37) % m['codebook']['size']).astype(np.int32).reshape(1,h,w)
 out = {}
@@ -171,6 +189,13 @@ async function benchBrowser() {
     log('building the app (dist/ is missing)…');
     execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'inherit' });
   }
+  // A model folder outside public/ (e.g. a multi-GB export) is served by hard links, not a copy.
+  const served = resolve(ROOT, 'dist/models', MODEL);
+  let linked = false;
+  if (MODEL_DIR !== resolve(ROOT, 'public/models') && !existsSync(served)) {
+    execFileSync('cp', ['-al', FOLDER, served]);
+    linked = true;
+  }
   const server = spawn(
     'npx',
     ['vite', 'preview', '--host', '127.0.0.1', '--port', String(PORT), '--strictPort'],
@@ -200,10 +225,10 @@ async function benchBrowser() {
     const version = browser.version();
     const hw = os.cpus().length;
     const configs = [
-      ...(SKIP.has('webgpu') ? [] : [{ key: 'webgpu', query: 'ep=webgpu', runs: WEBGPU_RUNS, warmup: 1 }]),
+      { key: 'webgpu', query: 'ep=webgpu', runs: WEBGPU_RUNS, warmup: 1 },
       { key: 'wasm1', query: 'ep=wasm&threads=1', runs: RUNS, warmup: WARMUP },
       { key: 'wasmN', query: 'ep=wasm', runs: RUNS, warmup: WARMUP },
-    ];
+    ].filter((c) => !SKIP.has(c.key));
     for (const c of configs) {
       const page = await browser.newPage();
       await page.goto(`${base}?${c.query}&debug=1&model=${MODEL}`);
@@ -237,6 +262,7 @@ async function benchBrowser() {
     }
   } finally {
     await browser?.close();
+    if (linked) rmSync(served, { recursive: true, force: true });
     try {
       process.kill(-server.pid);
     } catch {
@@ -271,6 +297,10 @@ function machine() {
 function modelBytes() {
   const by = {};
   for (const f of manifest.files) {
+    if (f.role === 'text_embedding') {
+      by[`token table (${f.dtype}, CPU)`] = f.bytes;
+      continue;
+    }
     if (!/encoder|decoder|codebook/.test(f.role)) continue;
     const d = f.dtype ?? 'other';
     by[d] = (by[d] ?? 0) + f.bytes;
@@ -329,12 +359,17 @@ async function main() {
   );
   const mb = modelBytes();
   lines.push(
-    'Model bytes per dtype (graphs + codebook as listed in the manifest): ' +
+    'Model bytes per dtype (graphs with their external data + codebook as listed in the manifest): ' +
       Object.entries(mb)
         .map(([d, b]) => `${d} ${(b / 2 ** 20).toFixed(2)} MiB`)
         .join(', '),
   );
   if (torch?.note) lines.push(torch.note);
+  if (SKIP.size)
+    lines.push(
+      `Rows not run (BENCH_SKIP): ${[...SKIP].join(', ')}` +
+        (process.env.BENCH_NOTE ? ` — ${process.env.BENCH_NOTE}` : ''),
+    );
   lines.push(
     'Notes: the WebGPU row uses whatever adapter this Chromium has; with SwiftShader it is a CPU emulation of a GPU ' +
       'and says nothing about WebGPU on real hardware. Other processes on this machine (e.g. a training run) inflate ' +
@@ -344,7 +379,7 @@ async function main() {
   const dir = resolve(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const host = os.hostname().replace(/[^\w.-]/g, '_');
-  const file = resolve(dir, `${started.toISOString().slice(0, 10)}-${host}.md`);
+  const file = resolve(dir, `${started.toISOString().slice(0, 10)}-${host}-${MODEL}.md`);
   writeFileSync(file, md);
   console.log(md);
   console.log(`saved ${file}`);

@@ -2,12 +2,16 @@
 
 Uses the same graph wrappers the ONNX export uses (toklip.onnx_graphs), so the work is the exported graphs'.
 Weights: models/runs/tiny/final.pt when present (the trained bundle's checkpoint), else a random-init TokLIP-Tiny
-(timings do not depend on the weights; FLOPs neither). Prints one JSON object on stdout.
+(timings do not depend on the weights; FLOPs neither). With BENCH_TORCH_CHECKPOINT (an official-layout
+TokLIP_*.pt, e.g. from toklip-synth-official), BENCH_TORCH_VQ and BENCH_TORCH_VARIANT (S_256 | L_384) it times the
+official model through the wrappers toklip-export uses (text: token_embeds in, as the app feeds it).
+Prints one JSON object on stdout.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import sys
 import time
@@ -27,6 +31,8 @@ def main() -> None:
     runs = int(sys.argv[1]) if len(sys.argv) > 1 else 20
     warmup = int(sys.argv[2]) if len(sys.argv) > 2 else 3
     threads = torch.get_num_threads()
+    if os.environ.get("BENCH_TORCH_CHECKPOINT"):
+        return bench_official(runs, warmup, threads)
     ckpt = ROOT / "models/runs/tiny/final.pt"
     if ckpt.exists():
         from toklip.export import load_checkpoint
@@ -51,7 +57,35 @@ def main() -> None:
         "semantic encode": (SemanticEncoderGraph(model).eval(), ids),
         "text encode": (TextEncoderGraph(model.text).eval(), text),
     }
-    out: dict[str, object] = {"weights": weights, "threads": threads, "torch": torch.__version__, "grid": g, "size": S, "stages": {}}
+    out: dict[str, object] = {"weights": weights, "threads": threads, "torch": torch.__version__, "grid": g, "size": S}
+    out["stages"] = time_stages(stages, runs, warmup)
+    print(json.dumps(out))
+
+
+def bench_official(runs: int, warmup: int, threads: int) -> None:
+    from toklip.export_official import _examples, _graph_modules
+    from toklip.official import load_official
+
+    ckpt = Path(os.environ["BENCH_TORCH_CHECKPOINT"])
+    vq = os.environ.get("BENCH_TORCH_VQ")
+    model = load_official(os.environ.get("BENCH_TORCH_VARIANT", "S_256"), ckpt, Path(vq) if vq else None)
+    ex = _examples(model)
+    mods = _graph_modules(model)
+    with torch.no_grad():
+        ex["pixels"] = torch.linspace(-1, 1, ex["pixels"].numel()).reshape(ex["pixels"].shape)
+        ex["ids"] = mods["vq_encoder"][0](ex["pixels"])
+        ex["token_embeds"] = torch.linspace(-0.05, 0.05, ex["token_embeds"].numel()).reshape(ex["token_embeds"].shape)
+    names = {"vq_encoder": "VQ encode", "vq_decoder": "VQ decode", "semantic_encoder": "semantic encode",
+             "text_encoder": "text encode"}
+    stages = {names[r]: (m.eval(), ex[i]) for r, (m, i, _) in mods.items()}
+    out: dict[str, object] = {"weights": f"{ckpt} (fp32, official layout)", "threads": threads,
+                              "torch": torch.__version__, "grid": model.cfg.grid, "size": model.cfg.vision.image_size}
+    out["stages"] = time_stages(stages, runs, warmup)
+    print(json.dumps(out))
+
+
+def time_stages(stages: dict[str, tuple[torch.nn.Module, torch.Tensor]], runs: int, warmup: int) -> dict[str, object]:
+    res: dict[str, object] = {}
     for name, (mod, x) in stages.items():
         with FlopCounterMode(display=False) as fc:  # (its module tracker fails under no_grad/inference_mode)
             mod(x)
@@ -64,8 +98,9 @@ def main() -> None:
                 t0 = time.perf_counter()
                 mod(x)
                 times.append((time.perf_counter() - t0) * 1000)
-        out["stages"][name] = {"times_ms": times, "flops": flops, "median": statistics.median(times)}
-    print(json.dumps(out))
+        res[name] = {"times_ms": times, "flops": flops, "median": statistics.median(times)}
+        print(f"[torch] {name}: median {statistics.median(times):.1f} ms", file=sys.stderr)
+    return res
 
 
 if __name__ == "__main__":
