@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalize, TextTokenizer } from './text';
+import { canonicalize, canonicalizeBigVision, TextTokenizer } from './text';
 import { readGolden } from './testutil';
 
 /** A small WordLevel tokenizer.json (tokenizers' format) for tests independent of the model folder. */
@@ -68,5 +68,76 @@ describe('text golden values from Python (src/lib/__golden__/text.json)', () => 
       expect(canonicalize(c.text), JSON.stringify(c.text)).toBe(c.canonical);
       expect(Array.from(t.encode(c.text)), JSON.stringify(c.text)).toEqual(c.ids);
     }
+  });
+});
+
+/**
+ * Official-layout text front end against Python. src/lib/__golden__/official-*.json are written by
+ * `.venv/bin/python scripts/official_goldens.py`, which runs toklip.official.TextRule (clean, encode without
+ * special tokens, truncate to context_length − n_special, bos/eos, pad on padding_side),
+ * canonicalize_big_vision and toklip.preprocess.canonicalize on the synthetic Gemma-layout tokenizer of
+ * `toklip-synth-official --depth shallow` (and a copy with the 256 byte pieces, for byte fallback).
+ */
+interface OfficialGolden {
+  big_vision: { text: string; clean: string }[];
+  unicode: { text: string; clean: string }[];
+  cases: {
+    tokenizer: string;
+    rule: {
+      context_length: number;
+      pad_id: number;
+      bos_id: number | null;
+      eos_id: number | null;
+      padding_side: 'left' | 'right';
+      clean_rule: 'big_vision' | 'canonicalize';
+    };
+    text: string;
+    clean: string;
+    ids: number[];
+  }[];
+}
+
+describe('official text rules against Python (src/lib/__golden__/official-text.json)', () => {
+  const golden = readGolden<OfficialGolden>('src/lib/__golden__/official-text.json');
+
+  it('big_vision cleaning equals canonicalize_big_vision', () => {
+    expect(golden.big_vision.length).toBeGreaterThan(10);
+    for (const c of golden.big_vision)
+      expect(canonicalizeBigVision(c.text), JSON.stringify(c.text)).toBe(c.clean);
+  });
+
+  it('the Unicode rule equals toklip.preprocess.canonicalize', () => {
+    for (const c of golden.unicode) expect(canonicalize(c.text), JSON.stringify(c.text)).toBe(c.clean);
+  });
+
+  it('ids (bos/eos, truncation, padding side, byte fallback) equal TextRule.ids', () => {
+    const tokenizers = new Map<string, unknown>();
+    expect(new Set(golden.cases.map((c) => c.tokenizer)).size).toBe(2);
+    for (const c of golden.cases) {
+      if (!tokenizers.has(c.tokenizer)) tokenizers.set(c.tokenizer, readGolden<unknown>(c.tokenizer));
+      const { clean_rule, ...rest } = c.rule;
+      const t = new TextTokenizer(tokenizers.get(c.tokenizer), {
+        ...rest,
+        ...(clean_rule === 'big_vision' ? { clean_rule } : {}),
+      });
+      const label = `${c.tokenizer} ${JSON.stringify(c.rule)} ${JSON.stringify(c.text)}`;
+      expect(t.clean(c.text), label).toBe(c.clean);
+      expect(Array.from(t.encode(c.text)), label).toEqual(c.ids);
+    }
+  });
+});
+
+describe('bos/eos and padding side', () => {
+  it('left padding puts the pads first; specials survive truncation', () => {
+    const t = new TextTokenizer(wordLevel, {
+      context_length: 5,
+      pad_id: 0,
+      bos_id: 3,
+      eos_id: 4,
+      padding_side: 'left',
+    });
+    expect(Array.from(t.encode('cat'))).toEqual([0, 0, 3, 5, 4]);
+    expect(Array.from(t.encode('a a a a a a'))).toEqual([3, 2, 2, 2, 4]);
+    expect(Array.from(t.encode(''))).toEqual([0, 0, 0, 3, 4]);
   });
 });

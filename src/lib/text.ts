@@ -1,7 +1,8 @@
 /**
- * Text side of the contract: `canonicalize` (the SigLIP cleaner) and tokenisation with the model's
- * tokenizer.json through @huggingface/tokenizers, without special tokens, truncated to context_length and
- * right-padded with pad_id.
+ * Text side of the contract: the two cleaning rules (`canonicalize`, the Unicode rule of TokLIP-Tiny, and
+ * `big_vision`, open_clip's SigLIP cleaner used by the official TokLIP), tokenisation with the model's
+ * tokenizer.json through @huggingface/tokenizers without special tokens, then bos/eos, truncation to
+ * context_length and padding on `padding_side` (docs/CONTRACT.md, "Text" and "Large models").
  */
 import { Tokenizer } from '@huggingface/tokenizers';
 
@@ -13,15 +14,51 @@ export function canonicalize(text: string): string {
   return text.toLowerCase().replace(NOT_LETTER_NUMBER_SPACE, ' ').replace(SPACES, ' ').trim();
 }
 
+/** Python's `string.punctuation`: the 32 ASCII punctuation characters. */
+const ASCII_PUNCTUATION = /[\x21-\x2f\x3a-\x40\x5b-\x60\x7b-\x7e]/g;
+/**
+ * What Python's `str.split()` splits on (str.isspace). JS `\s` differs: it lacks U+001C–U+001F and U+0085
+ * and has U+FEFF, which Python keeps as part of a word.
+ */
+// eslint-disable-next-line no-control-regex -- U+001C..U+001F are whitespace to Python
+const PY_WHITESPACE = /[\t-\r\x1c-\x20\x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]+/u;
+
+/** open_clip's `canonicalize_text`: `_` → space, delete ASCII punctuation, lower-case, split, join with ' '. */
+export function canonicalizeBigVision(text: string): string {
+  return text
+    .replace(/_/g, ' ')
+    .replace(ASCII_PUNCTUATION, '')
+    .toLowerCase()
+    .split(PY_WHITESPACE)
+    .filter((w) => w.length > 0)
+    .join(' ');
+}
+
+export type CleanRule = 'canonicalize' | 'big_vision';
+
+export function cleanText(text: string, rule: CleanRule = 'canonicalize'): string {
+  return rule === 'big_vision' ? canonicalizeBigVision(text) : canonicalize(text);
+}
+
+/** The manifest's `text` fields that decide the ids (absent optional fields: the TokLIP-Tiny behaviour). */
 export interface TextSpec {
   context_length: number;
   pad_id: number;
+  /** absent: the Unicode rule */
+  clean_rule?: 'big_vision';
+  bos_id?: number | null;
+  eos_id?: number | null;
+  padding_side?: 'left' | 'right';
 }
 
 export class TextTokenizer {
   private readonly tokenizer: Tokenizer;
   readonly contextLength: number;
   readonly padId: number;
+  readonly bosId: number | null;
+  readonly eosId: number | null;
+  readonly paddingSide: 'left' | 'right';
+  readonly cleanRule: CleanRule;
 
   constructor(tokenizerJson: unknown, spec: TextSpec) {
     if (typeof tokenizerJson !== 'object' || tokenizerJson === null) {
@@ -33,11 +70,19 @@ export class TextTokenizer {
     this.tokenizer = new Tokenizer(tokenizerJson, config);
     this.contextLength = spec.context_length;
     this.padId = spec.pad_id;
+    this.bosId = spec.bos_id ?? null;
+    this.eosId = spec.eos_id ?? null;
+    this.paddingSide = spec.padding_side ?? 'right';
+    this.cleanRule = spec.clean_rule === 'big_vision' ? 'big_vision' : 'canonicalize';
   }
 
-  /** Ids of the canonicalised text before truncation/padding. */
+  clean(text: string): string {
+    return cleanText(text, this.cleanRule);
+  }
+
+  /** Ids of the cleaned text, no special tokens, before truncation/padding. */
   rawIds(text: string): number[] {
-    const clean = canonicalize(text);
+    const clean = this.clean(text);
     if (clean.length === 0) return [];
     const { ids, tokens } = this.tokenizer.encode(clean, { add_special_tokens: false });
     ids.forEach((id, i) => {
@@ -47,11 +92,21 @@ export class TextTokenizer {
     return ids;
   }
 
-  /** context_length ids: truncated, right-padded with pad_id. */
+  /**
+   * context_length ids: the first context_length − n_special text ids between bos and eos (each only when
+   * set), padded with pad_id on padding_side — HF `truncation=True, padding='max_length'`.
+   */
   encode(text: string): Int32Array {
-    const ids = this.rawIds(text);
-    const out = new Int32Array(this.contextLength).fill(this.padId);
-    out.set(ids.slice(0, this.contextLength));
+    const L = this.contextLength;
+    const special = [this.bosId, this.eosId].filter((x) => x !== null).length;
+    const body = this.rawIds(text).slice(0, Math.max(L - special, 0));
+    const ids = [
+      ...(this.bosId !== null ? [this.bosId] : []),
+      ...body,
+      ...(this.eosId !== null ? [this.eosId] : []),
+    ].slice(0, L);
+    const out = new Int32Array(L).fill(this.padId);
+    out.set(ids, this.paddingSide === 'left' ? L - ids.length : 0);
     return out;
   }
 
