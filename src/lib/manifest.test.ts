@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ManifestError, validateManifest } from './manifest';
-import { sampleManifest } from './testutil';
+import { externalDataFiles, ManifestError, validateManifest } from './manifest';
+import { sampleManifest, sampleOfficialManifest } from './testutil';
 
 function problems(m: unknown): string[] {
   try {
@@ -54,6 +54,121 @@ describe('validateManifest', () => {
     (m.image as Record<string, unknown>).interpolation = 'bicubic';
     expect(problems(m)).toEqual([
       'manifest.image.interpolation: expected one of "triangle_antialias", got "bicubic"',
+    ]);
+  });
+});
+
+describe('validateManifest: large-model fields (contract "Large models")', () => {
+  type O = Record<string, unknown>;
+  const text = (m: O) => m.text as O;
+  const table = (m: O) => text(m).embedding_table as O;
+  const file = (m: O, role: string) => (m.files as O[]).find((f) => f.role === role)!;
+
+  it('accepts the official example and keeps its fields', () => {
+    const m = validateManifest(sampleOfficialManifest());
+    expect(m.text.input).toBe('embeddings');
+    expect(m.text.embedding_table?.dtype).toBe('fp16');
+    expect(m.variant?.requires).toEqual(['shader-f16']);
+    expect(m.memory?.largest_tensor_bytes).toBe(20);
+    expect(externalDataFiles(m, 'semantic_encoder').map((f) => f.path)).toEqual([
+      'semantic_encoder.onnx.data0',
+      'semantic_encoder.onnx.data1',
+    ]);
+    expect(externalDataFiles(m, 'vq_encoder')).toEqual([]);
+  });
+
+  it('refuses an unknown text input with a clear message', () => {
+    const m = sampleOfficialManifest();
+    text(m).input = 'tokens';
+    expect(problems(m)).toEqual([
+      'manifest.text.input: this app feeds its text encoder "ids" or "embeddings", the manifest asks for "tokens"',
+    ]);
+    text(m).input = undefined;
+    expect(problems(m)[0]).toMatch(/asks for nothing$/);
+  });
+
+  it('checks the text rule fields', () => {
+    const m = sampleOfficialManifest();
+    Object.assign(text(m), { clean_rule: 'ftfy', bos_id: -1, eos_id: 1.5, padding_side: 'middle' });
+    expect(problems(m)).toEqual([
+      'manifest.text.clean_rule: expected one of "big_vision", got "ftfy"',
+      'manifest.text.bos_id: expected null or an integer >= 0, got -1',
+      'manifest.text.eos_id: expected null or an integer >= 0, got 1.5',
+      'manifest.text.padding_side: expected one of "left", "right", got "middle"',
+    ]);
+    // absent optional fields are the TokLIP-Tiny behaviour
+    const tiny = sampleManifest();
+    expect(validateManifest(tiny).text.clean_rule).toBeUndefined();
+  });
+
+  it('checks the embedding table against its own arithmetic and the files list', () => {
+    const m = sampleOfficialManifest();
+    Object.assign(table(m), { dtype: 'int8', row_bytes: 2304 });
+    text(m).eos_id = 256000;
+    file(m, 'text_embedding').bytes = 5;
+    const p = problems(m);
+    expect(p).toContain(
+      'manifest.text.embedding_table.row_bytes: a int8 row of 1152 values has 1156 bytes, the manifest says 2304',
+    );
+    expect(p).toContain('manifest.text.eos_id: 256000 is not a row of the 256000-row embedding table');
+    expect(p.some((s) => s.includes('the "text_embedding" entry'))).toBe(true);
+
+    const n = sampleOfficialManifest();
+    table(n).bytes = 1;
+    expect(problems(n)).toEqual([
+      'manifest.text.embedding_table.bytes: 256000 rows of 2304 bytes are 589824000 bytes, the manifest says 1',
+      'manifest.files: the "text_embedding" entry ("text_embedding.bin", 589824000 bytes) disagrees with text.embedding_table ("text_embedding.bin", 1 bytes)',
+    ]);
+
+    const o = sampleOfficialManifest();
+    delete text(o).embedding_table;
+    o.files = (o.files as O[]).filter((f) => f.role !== 'text_embedding');
+    expect(problems(o)).toEqual([
+      'manifest.text.embedding_table: expected an object, got nothing',
+      'manifest.files: no file with role "text_embedding" (text.input is "embeddings")',
+    ]);
+  });
+
+  it('checks that external_data and the <role>_data_<i> entries match', () => {
+    const m = sampleOfficialManifest();
+    (file(m, 'semantic_encoder').external_data as string[])[1] = 'other.data';
+    file(m, 'text_encoder_data_0').graph = 'vq_decoder';
+    file(m, 'tokenizer').external_data = ['x'];
+    const p = problems(m);
+    expect(p).toContain(
+      'manifest.files[8].path: semantic_encoder\'s external_data[1] is "other.data", the entry says "semantic_encoder.onnx.data1"',
+    );
+    expect(p).toContain(
+      'manifest.files[8]: "semantic_encoder_data_1" is not listed in semantic_encoder\'s external_data',
+    );
+    expect(p).toContain(
+      'manifest.files[9].graph: expected "text_encoder" (the role is "text_encoder_data_0"), got "vq_decoder"',
+    );
+    expect(p).toContain(
+      'manifest.files[4].external_data: only graph files have external data, this is "tokenizer"',
+    );
+
+    const n = sampleOfficialManifest();
+    n.files = (n.files as O[]).filter((f) => f.role !== 'text_encoder_data_0');
+    expect(problems(n)).toEqual([
+      'manifest.files: no file with role "text_encoder_data_0" for text_encoder\'s external data "text_encoder.onnx.data0"',
+    ]);
+    const q = sampleOfficialManifest();
+    file(q, 'text_encoder_data_0').sha256 = 'nope';
+    expect(problems(q)).toEqual(['manifest.files[9].sha256: expected 64 lower-case hex digits, got "nope"']);
+  });
+
+  it('checks variant and memory', () => {
+    const m = sampleOfficialManifest();
+    m.variant = { dtype: '', providers: [], requires: 'shader-f16' };
+    (m.memory as O).peak_estimate_bytes = -1;
+    (m.memory as O).graph_weights_bytes = { text_encoder: 'big' };
+    expect(problems(m)).toEqual([
+      'manifest.variant.dtype: expected a non-empty string, got ""',
+      'manifest.variant.providers: expected a non-empty list of non-empty strings, got []',
+      'manifest.variant.requires: expected a list of non-empty strings, got "shader-f16"',
+      'manifest.memory.peak_estimate_bytes: expected an integer >= 0, got -1',
+      'manifest.memory.graph_weights_bytes.text_encoder: expected an integer >= 0, got "big"',
     ]);
   });
 });

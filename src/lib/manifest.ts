@@ -1,7 +1,10 @@
 /**
  * Model manifest (docs/CONTRACT.md, schema version 1): types and a hand-written validator whose
  * messages name the offending field, e.g. `manifest.image.size: expected a positive integer, got "128"`.
+ * Includes the optional fields of the official large models ("Large models" in the contract): a text
+ * encoder fed token embeddings from a CPU-side table, external-data shards, variant and memory figures.
  */
+import { TABLE_DTYPES, tableRowBytes, type TableDtype } from './embeddingTable';
 
 export const MANIFEST_SCHEMA = 'toklip-studio/model-manifest';
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -15,7 +18,8 @@ export type FileRole =
   | 'tokenizer'
   | 'codebook'
   | 'model_card'
-  | 'metrics';
+  | 'metrics'
+  | 'text_embedding';
 
 export const GRAPH_ROLES = [
   'vq_encoder',
@@ -32,6 +36,58 @@ export interface ManifestFile {
   dtype?: string;
   bytes: number;
   sha256: string;
+  /** graph entries: ONNX external-data files, each also listed as role `<role>_data_<i>` */
+  external_data?: string[];
+  /** `<graph>_data_<i>` entries: the graph the shard belongs to */
+  graph?: string;
+}
+
+/** `text.embedding_table`: rows of `row_bytes`, row `id` at byte `id * row_bytes`. */
+export interface EmbeddingTableSpec {
+  role: 'text_embedding';
+  path: string;
+  rows: number;
+  dim: number;
+  dtype: TableDtype;
+  row_bytes: number;
+  bytes: number;
+  layout?: string;
+}
+
+export interface TextManifest {
+  context_length: number;
+  pad_id: number;
+  clean: 'canonicalize';
+  /** "ids": int32 [B, L]; "embeddings": float32 [B, L, dim] rows of `embedding_table` */
+  input: 'ids' | 'embeddings';
+  /** absent: the Unicode rule */
+  clean_rule?: 'big_vision';
+  bos_id?: number | null;
+  eos_id?: number | null;
+  padding_side?: 'left' | 'right';
+  embedding_table?: EmbeddingTableSpec;
+}
+
+export interface VariantSpec {
+  dtype: string;
+  compute?: string;
+  /** execution providers the graphs are meant for ("webgpu", "wasm") */
+  providers?: string[];
+  /** WebGPU features the graphs need (e.g. "shader-f16") */
+  requires?: string[];
+}
+
+export interface MemorySpec {
+  /** all graph files and external data (not the table) */
+  weights_bytes?: number;
+  /** device memory to expect with every graph loaded */
+  peak_estimate_bytes?: number;
+  graph_weights_bytes?: Record<string, number>;
+  largest_file_bytes?: number;
+  largest_tensor_bytes?: number;
+  /** CPU memory if the table is downloaded whole */
+  text_embedding_table_bytes?: number;
+  note?: string;
 }
 
 export interface ImageSpec {
@@ -56,11 +112,12 @@ export interface Manifest {
   embed_dim: number;
   logit_scale: number;
   logit_bias: number;
-  text: { context_length: number; pad_id: number; clean: 'canonicalize'; input: 'ids' };
+  text: TextManifest;
   teacher: boolean;
   files: ManifestFile[];
   default_prompts: string[];
-  memory?: { weights_bytes?: number; peak_estimate_bytes?: number };
+  memory?: MemorySpec;
+  variant?: VariantSpec;
   metrics?: Record<string, unknown> | null;
   license?: { code?: string; weights?: string; data_attribution?: string[] };
 }
@@ -144,6 +201,28 @@ class Checker {
     }
     return v;
   }
+  /** Absent (and, with `nullable`, null) is allowed; otherwise an integer >= min. */
+  optInt(o: Obj, key: string, path: string, opts: { min?: number; nullable?: boolean } = {}): void {
+    const v = o[key];
+    if (v === undefined || (opts.nullable && v === null)) return;
+    const min = opts.min ?? 0;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < min) {
+      this.fail(`${path}.${key}`, `${opts.nullable ? 'null or ' : ''}an integer >= ${min}`, v);
+    }
+  }
+  optStrList(o: Obj, key: string, path: string, opts: { nonEmpty?: boolean } = {}): string[] {
+    const v = o[key];
+    if (v === undefined) return [];
+    if (
+      !Array.isArray(v) ||
+      !v.every((x) => typeof x === 'string' && x.length > 0) ||
+      (opts.nonEmpty && v.length === 0)
+    ) {
+      this.fail(`${path}.${key}`, `a ${opts.nonEmpty ? 'non-empty ' : ''}list of non-empty strings`, v);
+      return [];
+    }
+    return v as string[];
+  }
   bool(o: Obj, key: string, path: string): boolean {
     const v = o[key];
     if (typeof v !== 'boolean') {
@@ -166,6 +245,128 @@ class Checker {
     }
     return [v[0], v[1], v[2]] as [number, number, number];
   }
+}
+
+const unsafePath = (path: string): boolean =>
+  path.startsWith('/') || path.split('/').includes('..') || /^[a-z]+:/i.test(path);
+
+const DATA_ROLE = /^(.+)_data_(\d+)$/;
+
+function checkText(c: Checker, text: Obj, P: string): void {
+  const T = `${P}.text`;
+  c.num(text, 'context_length', T, { int: true, positive: true });
+  c.num(text, 'pad_id', T, { int: true, min: 0 });
+  c.str(text, 'clean', T, { oneOf: ['canonicalize'] });
+  const input = text.input;
+  if (input !== 'ids' && input !== 'embeddings') {
+    c.problems.push(
+      `${T}.input: this app feeds its text encoder "ids" or "embeddings", the manifest asks for ${show(input)}`,
+    );
+  }
+  if (text.clean_rule !== undefined) c.str(text, 'clean_rule', T, { oneOf: ['big_vision'] });
+  c.optInt(text, 'bos_id', T, { nullable: true });
+  c.optInt(text, 'eos_id', T, { nullable: true });
+  if (text.padding_side !== undefined) c.str(text, 'padding_side', T, { oneOf: ['left', 'right'] });
+  if (input !== 'embeddings') return;
+
+  const table = c.obj(text, 'embedding_table', T);
+  if (!Object.keys(table).length) return;
+  const E = `${T}.embedding_table`;
+  c.str(table, 'role', E, { oneOf: ['text_embedding'] });
+  const path = c.str(table, 'path', E, { nonEmpty: true });
+  if (path && unsafePath(path))
+    c.fail(`${E}.path`, "a relative path inside the model folder (no '..', no scheme)", path);
+  const rows = c.num(table, 'rows', E, { int: true, positive: true });
+  const dim = c.num(table, 'dim', E, { int: true, positive: true });
+  const dtype = c.str(table, 'dtype', E, { oneOf: TABLE_DTYPES }) as TableDtype;
+  const rowBytes = c.num(table, 'row_bytes', E, { int: true, positive: true });
+  const bytes = c.num(table, 'bytes', E, { int: true, min: 0 });
+  if (table.layout !== undefined) c.str(table, 'layout', E);
+  if (TABLE_DTYPES.includes(dtype) && dim > 0 && rowBytes > 0 && rowBytes !== tableRowBytes(dtype, dim)) {
+    c.problems.push(
+      `${E}.row_bytes: a ${dtype} row of ${dim} values has ${tableRowBytes(dtype, dim)} bytes, the manifest says ${rowBytes}`,
+    );
+  }
+  if (rows > 0 && rowBytes > 0 && bytes !== rows * rowBytes) {
+    c.problems.push(
+      `${E}.bytes: ${rows} rows of ${rowBytes} bytes are ${rows * rowBytes} bytes, the manifest says ${bytes}`,
+    );
+  }
+  for (const key of ['pad_id', 'bos_id', 'eos_id'] as const) {
+    const id = text[key];
+    if (typeof id === 'number' && rows > 0 && id >= rows)
+      c.problems.push(`${T}.${key}: ${id} is not a row of the ${rows}-row embedding table`);
+  }
+}
+
+/** external_data lists and their `<role>_data_<i>` entries must describe each other exactly. */
+function checkExternalData(c: Checker, files: Obj[], P: string): void {
+  const byRole = new Map<string, { f: Obj; i: number }>();
+  files.forEach((f, i) => typeof f.role === 'string' && byRole.set(f.role, { f, i }));
+  files.forEach((f, i) => {
+    const fp = `${P}.files[${i}]`;
+    if (f.external_data === undefined) return;
+    const shards = c.optStrList(f, 'external_data', fp, { nonEmpty: true });
+    const role = f.role as string;
+    if (!(GRAPH_ROLES as readonly string[]).includes(role)) {
+      c.problems.push(`${fp}.external_data: only graph files have external data, this is "${role}"`);
+      return;
+    }
+    shards.forEach((name, k) => {
+      if (unsafePath(name)) c.fail(`${fp}.external_data[${k}]`, 'a file name inside the model folder', name);
+      const entry = byRole.get(`${role}_data_${k}`);
+      if (!entry) {
+        c.problems.push(
+          `${P}.files: no file with role "${role}_data_${k}" for ${role}'s external data "${name}"`,
+        );
+      } else if (entry.f.path !== name) {
+        c.problems.push(
+          `${P}.files[${entry.i}].path: ${role}'s external_data[${k}] is ${show(name)}, the entry says ${show(entry.f.path)}`,
+        );
+      }
+    });
+  });
+  files.forEach((f, i) => {
+    const m = typeof f.role === 'string' ? DATA_ROLE.exec(f.role) : null;
+    if (!m) return;
+    const [, graph, k] = m as unknown as [string, string, string];
+    const fp = `${P}.files[${i}]`;
+    if (f.graph !== graph) c.fail(`${fp}.graph`, `"${graph}" (the role is "${f.role as string}")`, f.graph);
+    const owner = byRole.get(graph)?.f;
+    const list = owner && Array.isArray(owner.external_data) ? owner.external_data : [];
+    if (list[Number(k)] !== f.path)
+      c.problems.push(`${fp}: "${f.role as string}" is not listed in ${graph}'s external_data`);
+  });
+}
+
+function checkVariant(c: Checker, m: Obj, P: string): void {
+  if (m.variant === undefined) return;
+  const v = c.obj(m, 'variant', P);
+  if (!Object.keys(v).length) return;
+  const V = `${P}.variant`;
+  c.str(v, 'dtype', V, { nonEmpty: true });
+  if (v.compute !== undefined) c.str(v, 'compute', V);
+  c.optStrList(v, 'providers', V, { nonEmpty: true });
+  c.optStrList(v, 'requires', V);
+}
+
+function checkMemory(c: Checker, m: Obj, P: string): void {
+  if (m.memory === undefined) return;
+  const mem = c.obj(m, 'memory', P);
+  const M = `${P}.memory`;
+  for (const key of [
+    'weights_bytes',
+    'peak_estimate_bytes',
+    'largest_file_bytes',
+    'largest_tensor_bytes',
+    'text_embedding_table_bytes',
+  ])
+    c.optInt(mem, key, M);
+  if (mem.graph_weights_bytes !== undefined) {
+    const g = c.obj(mem, 'graph_weights_bytes', M);
+    for (const key of Object.keys(g)) c.optInt(g, key, `${M}.graph_weights_bytes`);
+  }
+  if (mem.note !== undefined) c.str(mem, 'note', M);
 }
 
 /** Validates parsed manifest JSON; throws ManifestError listing every problem found. */
@@ -216,12 +417,7 @@ export function validateManifest(json: unknown): Manifest {
   c.num(m, 'logit_scale', P);
   c.num(m, 'logit_bias', P);
   const text = c.obj(m, 'text', P);
-  if (Object.keys(text).length) {
-    c.num(text, 'context_length', `${P}.text`, { int: true, positive: true });
-    c.num(text, 'pad_id', `${P}.text`, { int: true, min: 0 });
-    c.str(text, 'clean', `${P}.text`, { oneOf: ['canonicalize'] });
-    c.str(text, 'input', `${P}.text`, { oneOf: ['ids'] });
-  }
+  if (Object.keys(text).length) checkText(c, text, P);
   const teacher = c.bool(m, 'teacher', P);
 
   const files = m.files;
@@ -234,9 +430,10 @@ export function validateManifest(json: unknown): Manifest {
       if (!isObj(f)) return c.fail(fp, 'an object', f);
       const role = c.str(f, 'role', fp, { nonEmpty: true });
       const path = c.str(f, 'path', fp, { nonEmpty: true });
-      if (path && (path.startsWith('/') || path.split('/').includes('..') || /^[a-z]+:/i.test(path))) {
+      if (path && unsafePath(path)) {
         c.fail(`${fp}.path`, "a relative path inside the model folder (no '..', no scheme)", path);
       }
+      if (f.graph !== undefined && typeof f.graph !== 'string') c.fail(`${fp}.graph`, 'a string', f.graph);
       c.num(f, 'bytes', fp, { int: true, min: 0 });
       const sha = c.str(f, 'sha256', fp);
       if (sha && !/^[0-9a-f]{64}$/.test(sha)) c.fail(`${fp}.sha256`, '64 lower-case hex digits', sha);
@@ -254,13 +451,25 @@ export function validateManifest(json: unknown): Manifest {
       'codebook',
     ];
     if (teacher) required.push('teacher_image_encoder');
+    if (isObj(text) && text.input === 'embeddings') required.push('text_embedding');
     for (const r of required) {
       if (!roles.has(r))
         c.problems.push(
-          `${P}.files: no file with role "${r}"${r === 'teacher_image_encoder' ? ' (teacher is true)' : ''}`,
+          `${P}.files: no file with role "${r}"${r === 'teacher_image_encoder' ? ' (teacher is true)' : ''}${r === 'text_embedding' ? ' (text.input is "embeddings")' : ''}`,
         );
     }
+    const objs = files.filter(isObj);
+    checkExternalData(c, objs, P);
+    const table = isObj(text) && isObj(text.embedding_table) ? text.embedding_table : undefined;
+    const tableFile = objs.find((f) => f.role === 'text_embedding');
+    if (table && tableFile && (tableFile.path !== table.path || tableFile.bytes !== table.bytes)) {
+      c.problems.push(
+        `${P}.files: the "text_embedding" entry (${show(tableFile.path)}, ${show(tableFile.bytes)} bytes) disagrees with text.embedding_table (${show(table.path)}, ${show(table.bytes)} bytes)`,
+      );
+    }
   }
+  checkVariant(c, m, P);
+  checkMemory(c, m, P);
   const dp = m.default_prompts;
   if (!Array.isArray(dp) || !dp.every((p) => typeof p === 'string'))
     c.fail(`${P}.default_prompts`, 'a list of strings', dp);
@@ -269,6 +478,12 @@ export function validateManifest(json: unknown): Manifest {
   return json as unknown as Manifest;
 }
 
-export function fileByRole(manifest: Manifest, role: FileRole): ManifestFile | undefined {
+export function fileByRole(manifest: Manifest, role: FileRole | (string & {})): ManifestFile | undefined {
   return manifest.files.find((f) => f.role === role);
+}
+
+/** The `<role>_data_<i>` entries of a graph, in external_data order. */
+export function externalDataFiles(manifest: Manifest, role: GraphRole): ManifestFile[] {
+  const graph = fileByRole(manifest, role);
+  return (graph?.external_data ?? []).map((_, i) => fileByRole(manifest, `${role}_data_${i}`)!);
 }

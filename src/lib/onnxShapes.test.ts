@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { GRAPH_ROLES, fileByRole, validateManifest, type Manifest } from './manifest';
 import { checkGraphAgainstManifest, readGraphShapes } from './onnxShapes';
-import { REPO_ROOT } from './testutil';
+import { REPO_ROOT, sampleOfficialManifest } from './testutil';
 
 const FOLDER = resolve(REPO_ROOT, 'public/models/toklip-tiny');
 const HAVE_MODEL = existsSync(resolve(FOLDER, 'manifest.json'));
@@ -69,5 +69,26 @@ describe.skipIf(!HAVE_MODEL)('bundled model graphs agree with their manifest', (
       return checkGraphAgainstManifest(role, f.path, shapes, wrong);
     });
     expect(problems.join('\n')).toMatch(/grid \d+×\d+/);
+  });
+});
+
+describe('text_encoder fed token embeddings', () => {
+  const manifest = validateManifest(sampleOfficialManifest());
+  const shapes = (dims: (number | string)[]) => ({
+    inputs: [{ name: 'token_embeds', dims }],
+    outputs: [{ name: 'embedding', dims: ['B', manifest.embed_dim] }],
+    initializers: new Set<string>(),
+  });
+
+  it('expects [B, context_length, table dim]', () => {
+    expect(checkGraphAgainstManifest('text_encoder', 't.onnx', shapes(['B', 64, 1152]), manifest)).toEqual(
+      [],
+    );
+    expect(checkGraphAgainstManifest('text_encoder', 't.onnx', shapes(['B', 64]), manifest)).toEqual([
+      't.onnx takes "token_embeds" of shape [B, 64], but the manifest\'s text.context_length 64 with embedding_table.dim 1152 implies [B, 64, 1152]',
+    ]);
+    expect(
+      checkGraphAgainstManifest('text_encoder', 't.onnx', shapes(['B', 64, 768]), manifest)[0],
+    ).toContain('[B, 64, 1152]');
   });
 });

@@ -148,6 +148,8 @@ export function checkGraphAgainstManifest(
   const { h, w } = m.grid;
   const E = m.embed_dim;
   const L = m.text.context_length;
+  // text.input "embeddings": token_embeds [B, L, dim] from the table (dim 0 cannot happen once validated)
+  const D = m.text.embedding_table?.dim ?? 0;
   const expect: Record<
     GraphRole,
     { input: (number | null)[]; output: (number | null)[]; why: [string, string] }
@@ -163,11 +165,18 @@ export function checkGraphAgainstManifest(
       why: [`grid ${h}×${w}`, `image.size ${S}`],
     },
     semantic_encoder: { input: [null, h, w], output: [null, E], why: [`grid ${h}×${w}`, `embed_dim ${E}`] },
-    text_encoder: {
-      input: [null, L],
-      output: [null, E],
-      why: [`text.context_length ${L}`, `embed_dim ${E}`],
-    },
+    text_encoder:
+      m.text.input === 'embeddings'
+        ? {
+            input: [null, L, D],
+            output: [null, E],
+            why: [`text.context_length ${L} with embedding_table.dim ${D}`, `embed_dim ${E}`],
+          }
+        : {
+            input: [null, L],
+            output: [null, E],
+            why: [`text.context_length ${L}`, `embed_dim ${E}`],
+          },
     teacher_image_encoder: {
       input: [null, 3, S, S],
       output: [null, E],

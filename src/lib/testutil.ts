@@ -73,3 +73,69 @@ export function sampleManifest(): Record<string, unknown> {
     default_prompts: ['a photo of a cat'],
   };
 }
+
+/** The contract's "Large models" example (text from token embeddings, external data, variant, memory), valid. */
+export function sampleOfficialManifest(): Record<string, unknown> {
+  const m = sampleManifest();
+  m.teacher = false;
+  m.text = {
+    context_length: 64,
+    pad_id: 0,
+    clean: 'canonicalize',
+    clean_rule: 'big_vision',
+    bos_id: null,
+    eos_id: 1,
+    padding_side: 'right',
+    input: 'embeddings',
+    embedding_table: {
+      role: 'text_embedding',
+      path: 'text_embedding.bin',
+      rows: 256000,
+      dim: 1152,
+      dtype: 'fp16',
+      row_bytes: 2304,
+      layout: 'float16 LE rows',
+      bytes: 589824000,
+    },
+  };
+  const graph = (role: string, shards: number) => ({
+    role,
+    path: `${role}.onnx`,
+    dtype: 'fp16',
+    bytes: 10,
+    sha256: sha,
+    ...(shards ? { external_data: Array.from({ length: shards }, (_, i) => `${role}.onnx.data${i}`) } : {}),
+  });
+  m.files = [
+    graph('vq_encoder', 0),
+    graph('vq_decoder', 0),
+    graph('semantic_encoder', 2),
+    graph('text_encoder', 1),
+    { role: 'tokenizer', path: 'tokenizer.json', bytes: 10, sha256: sha },
+    { role: 'codebook', path: 'codebook.bin', bytes: 10, sha256: sha },
+    { role: 'text_embedding', path: 'text_embedding.bin', dtype: 'fp16', bytes: 589824000, sha256: sha },
+    ...[
+      ['semantic_encoder', 0],
+      ['semantic_encoder', 1],
+      ['text_encoder', 0],
+    ].map(([g, i]) => ({
+      role: `${g}_data_${i}`,
+      path: `${g}.onnx.data${i}`,
+      dtype: 'fp16',
+      bytes: 10,
+      sha256: sha,
+      graph: g,
+    })),
+  ];
+  m.variant = { dtype: 'fp16', compute: 'fp16', providers: ['webgpu'], requires: ['shader-f16'] };
+  m.memory = {
+    weights_bytes: 100,
+    peak_estimate_bytes: 200,
+    graph_weights_bytes: { vq_encoder: 1, vq_decoder: 2, semantic_encoder: 3, text_encoder: 4 },
+    largest_file_bytes: 50,
+    largest_tensor_bytes: 20,
+    text_embedding_table_bytes: 589824000,
+    note: 'test',
+  };
+  return m;
+}
