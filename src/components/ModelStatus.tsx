@@ -37,6 +37,52 @@ function ModelPicker({ current }: { current: string }) {
   );
 }
 
+/** Variant and memory figures of a large model (manifest `variant`/`memory`), against what this browser offers. */
+function ModelFacts() {
+  const model = useStore((s) => s.model);
+  const m = model.manifest;
+  if (!m || (!m.variant && !m.memory && !model.textTable)) return null;
+  const { variant, memory } = m;
+  const gpu = model.limits?.gpu;
+  const heap = model.limits?.wasmHeapBytes;
+  const limit = gpu
+    ? ` (WebGPU buffer limit ${formatBytes(Math.min(gpu.maxBufferSize, gpu.maxStorageBufferBindingSize))})`
+    : '';
+  const parts: string[] = [];
+  if (variant) {
+    const on = variant.providers?.length
+      ? `, for ${variant.providers.map((p) => (p === 'webgpu' ? 'WebGPU' : p === 'wasm' ? 'WASM' : p)).join(' / ')}`
+      : '';
+    const needs = variant.requires?.length ? `, needs ${variant.requires.join(', ')}` : '';
+    parts.push(`variant ${variant.dtype}${variant.compute ? ` (${variant.compute})` : ''}${on}${needs}`);
+  }
+  if (memory?.weights_bytes !== undefined) parts.push(`weights ${formatBytes(memory.weights_bytes)}`);
+  if (memory?.peak_estimate_bytes !== undefined) {
+    const of = heap !== undefined ? ` of ${formatBytes(heap)} WASM heap` : '';
+    parts.push(`peak estimate ${formatBytes(memory.peak_estimate_bytes)}${of}`);
+  }
+  if (memory?.largest_tensor_bytes !== undefined)
+    parts.push(`largest tensor ${formatBytes(memory.largest_tensor_bytes)}${limit}`);
+  if (model.textTable) {
+    const t = m.text.embedding_table;
+    const how =
+      model.textTable.mode === 'whole'
+        ? 'downloaded whole, sha256 verified'
+        : 'rows read by HTTP Range requests';
+    parts.push(`token table ${formatBytes(model.textTable.bytes)}${t ? ` (${t.dtype})` : ''}, ${how}`);
+  }
+  return (
+    <p
+      className="text-xs text-slate-600"
+      data-testid="model-facts"
+      data-dtype={variant?.dtype}
+      data-table-mode={model.textTable?.mode}
+    >
+      {parts.join(' · ')}
+    </p>
+  );
+}
+
 function WorkerNotice() {
   const notice = useStore((s) => s.workerNotice);
   if (!notice) return null;
@@ -87,6 +133,7 @@ export function ModelStatus() {
           </p>
           <ModelPicker current={model.id} />
         </div>
+        <ModelFacts />
       </div>
     );
   }

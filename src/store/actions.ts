@@ -4,6 +4,7 @@
  */
 import { resolveModel } from '../config/models';
 import { decodeImage, ImageDecodeError } from '../image/decode';
+import type { TableFetch } from '../lib/capacity';
 import type { GraphRole } from '../lib/manifest';
 import { errorMap, psnr, ssim } from '../lib/metrics';
 import { denormalise } from '../lib/preprocess';
@@ -84,6 +85,12 @@ export function dismissWorkerNotice(): void {
   set({ workerNotice: undefined });
 }
 
+/** ?table=whole|range overrides how a token-embedding table is read (default: whole when small). */
+function tableFetchParam(): TableFetch {
+  const v = new URLSearchParams(location.search).get('table');
+  return v === 'whole' || v === 'range' ? v : 'auto';
+}
+
 function modelBaseUrl(path: string): string {
   return new URL(path, document.baseURI).href;
 }
@@ -127,6 +134,7 @@ export async function loadModel(
       ortBaseUrl: new URL('ort/', document.baseURI).href,
       useCache: true,
       debug: DEBUG,
+      tableFetch: tableFetchParam(),
     });
     const sameModel = previous.id === id && previous.manifest !== undefined;
     set((s) => ({
@@ -140,6 +148,8 @@ export async function loadModel(
         loadMs: r.downloadMs,
         numThreads: r.numThreads,
         crossOriginIsolated: r.crossOriginIsolated,
+        textTable: r.textTable,
+        limits: r.limits,
       },
       provider: {
         ...s.provider,

@@ -1,5 +1,6 @@
 /** App state (zustand). Large typed arrays live here; the UI never touches ORT tensors. */
 import { create } from 'zustand';
+import type { GpuFacts } from '../lib/capacity';
 import type { Manifest } from '../lib/manifest';
 import type { AdapterFacts, Provider } from '../lib/provider';
 
@@ -78,6 +79,10 @@ export interface ModelState {
   loadMs?: number;
   numThreads?: number;
   crossOriginIsolated?: boolean;
+  /** text.input "embeddings": how the token-embedding table is read */
+  textTable?: { mode: 'whole' | 'range'; bytes: number };
+  /** what the model was checked against (WASM heap, or the WebGPU device's buffer limits) */
+  limits?: { wasmHeapBytes?: number; gpu?: GpuFacts };
 }
 
 export interface ProviderState {

@@ -5,7 +5,10 @@
  * Every tensor created here — inputs and outputs — is disposed after use.
  */
 import * as ort from 'onnxruntime-web/webgpu';
+import { refusal, tableMode, WASM_HEAP_LIMIT_BYTES, type GpuFacts } from '../lib/capacity';
+import { gatherFromTable, RowReader, type TableSpec } from '../lib/embeddingTable';
 import {
+  externalDataFiles,
   fileByRole,
   validateManifest,
   type GraphRole,
@@ -48,14 +51,26 @@ class WorkerError extends Error {
 
 const CACHE_NAME = 'toklip-models-v1';
 
+/** Rows of the token-embedding table (text.input "embeddings") for a batch of ids. */
+interface TableRows {
+  mode: 'whole' | 'range';
+  spec: TableSpec;
+  gather(ids: Int32Array): Promise<Float32Array>;
+}
+
 interface Loaded {
   manifest: Manifest;
   baseUrl: string;
   /** graph bytes kept until the lazy session is created */
   graphs: Map<GraphRole, Uint8Array>;
+  /** external-data shards per graph, kept as long as the graph bytes */
+  shards: Map<GraphRole, { path: string; data: Uint8Array }[]>;
   sessions: Partial<Record<GraphRole, Promise<ort.InferenceSession>>>;
   tokenizer: TextTokenizer;
+  table: TableRows | null;
   provider: Provider;
+  /** why this model cannot fall back to WASM (null: it can) */
+  noWasm: string | null;
 }
 
 let state: Loaded | null = null;
@@ -203,6 +218,110 @@ async function download(
   return { bytes, fromCache: false };
 }
 
+/**
+ * Reads table rows with HTTP Range requests. Every answer must be a 206 whose Content-Range names exactly the
+ * requested bytes of a file of the manifest's size: a host that ignores Range would otherwise send the whole
+ * table (hundreds of MB) for each prompt.
+ */
+function rangeReader(baseUrl: string, f: ManifestFile, spec: TableSpec): RowReader {
+  const url = new URL(f.path, baseUrl).href;
+  return new RowReader(spec, async (start, count) => {
+    const first = start * spec.row_bytes;
+    const last = (start + count) * spec.row_bytes - 1;
+    let res: Response;
+    try {
+      res = await fetch(url, { headers: { Range: `bytes=${first}-${last}` }, cache: 'no-store' });
+    } catch (e) {
+      throw new WorkerError('download', `could not read rows of ${f.path}: ${(e as Error).message}`, f.path);
+    }
+    if (res.status !== 206) {
+      void res.body?.cancel().catch(() => undefined);
+      throw new WorkerError(
+        'download',
+        res.ok
+          ? `the server answered a Range request for ${f.path} with the whole file (HTTP ${res.status}): the token table is read by rows, so the model folder needs a host that supports HTTP Range requests`
+          : `could not read rows of ${f.path}: HTTP ${res.status}`,
+        f.path,
+      );
+    }
+    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('Content-Range') ?? '');
+    if (!range || Number(range[1]) !== first || Number(range[2]) !== last) {
+      throw new WorkerError(
+        'download',
+        `${f.path}: asked for bytes ${first}-${last}, the server sent Content-Range ${JSON.stringify(res.headers.get('Content-Range'))}`,
+        f.path,
+      );
+    }
+    if (range[3] !== '*' && Number(range[3]) !== f.bytes) {
+      throw new WorkerError(
+        'integrity',
+        `${f.path} has ${range[3]} bytes on the server but the manifest says ${f.bytes}: the model folder is inconsistent`,
+        f.path,
+      );
+    }
+    return new Uint8Array(await res.arrayBuffer());
+  });
+}
+
+async function tableRows(
+  req: LoadRequest,
+  manifest: Manifest,
+  mode: 'whole' | 'range',
+  cache: Cache | null,
+): Promise<{ rows: TableRows; fromCache: boolean }> {
+  const t = manifest.text.embedding_table!;
+  const f = fileByRole(manifest, 'text_embedding')!;
+  if (mode === 'whole') {
+    const { bytes, fromCache } = await download(req.requestId, req.baseUrl, f, cache);
+    return {
+      rows: { mode, spec: t, gather: (ids) => Promise.resolve(gatherFromTable(bytes, ids, t)) },
+      fromCache,
+    };
+  }
+  const reader = rangeReader(req.baseUrl, f, t);
+  // Read the rows every prompt needs now: a host without Range support is refused before the model is replaced.
+  const special = [manifest.text.pad_id, manifest.text.bos_id, manifest.text.eos_id].filter(
+    (x): x is number => typeof x === 'number',
+  );
+  await reader.gather(Int32Array.from(special));
+  return { rows: { mode, spec: t, gather: (ids) => reader.gather(ids) }, fromCache: false };
+}
+
+/** What the WebGPU device offers: ORT's device once it exists, else the adapter it will request (same options). */
+async function gpuFacts(): Promise<GpuFacts | null> {
+  const describe = (info: GPUAdapterInfo | undefined) =>
+    [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  let existing: GPUDevice | undefined;
+  try {
+    // ORT's typings say Promise<GPUDevice>; 1.30 hands out the device itself (undefined before the first session).
+    existing = await Promise.resolve(ort.env.webgpu.device as GPUDevice | Promise<GPUDevice> | undefined);
+  } catch {
+    existing = undefined;
+  }
+  try {
+    if (existing && deviceLost === undefined) {
+      return {
+        adapter: describe((existing as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo),
+        features: [...existing.features],
+        maxBufferSize: existing.limits.maxBufferSize,
+        maxStorageBufferBindingSize: existing.limits.maxStorageBufferBindingSize,
+      };
+    }
+    const adapter = await navigator.gpu?.requestAdapter({
+      powerPreference: ort.env.webgpu.powerPreference,
+    });
+    if (!adapter) return null;
+    return {
+      adapter: describe(adapter.info),
+      features: [...adapter.features],
+      maxBufferSize: adapter.limits.maxBufferSize,
+      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
+    };
+  } catch {
+    return null;
+  }
+}
+
 async function releaseAll(s: Loaded | null): Promise<void> {
   if (!s) return;
   const pending = Object.values(s.sessions);
@@ -234,9 +353,22 @@ async function load(req: LoadRequest): Promise<LoadResult> {
     throw new WorkerError('manifest', (e as Error).message, 'manifest.json');
   }
 
+  // Before any download: can this browser run this variant at all? (The model in use stays if not.)
+  const mode = tableMode(manifest, req.tableFetch);
+  const gpu = req.provider === 'webgpu' ? await gpuFacts() : null;
+  const refused = refusal(manifest, { provider: req.provider, gpu, table: mode });
+  if (refused) throw new WorkerError('unsupported', refused, 'manifest.json');
+  const wasmRefused =
+    req.provider === 'webgpu' ? refusal(manifest, { provider: 'wasm', gpu: null, table: mode }) : null;
+
   const cache = await openCache(req.useCache);
-  const needed = manifest.files.filter((f) => f.role !== 'model_card' && f.role !== 'metrics');
-  const results = await Promise.all(needed.map((f) => download(req.requestId, req.baseUrl, f, cache)));
+  const needed = manifest.files.filter(
+    (f) => f.role !== 'model_card' && f.role !== 'metrics' && f.role !== 'text_embedding',
+  );
+  const [results, table] = await Promise.all([
+    Promise.all(needed.map((f) => download(req.requestId, req.baseUrl, f, cache))),
+    mode ? tableRows(req, manifest, mode, cache) : Promise.resolve(null),
+  ]);
   const byRole = new Map<string, Uint8Array>(needed.map((f, i) => [f.role, results[i]!.bytes]));
 
   const cbFile = fileByRole(manifest, 'codebook')!;
@@ -266,6 +398,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   }
 
   const graphs = new Map<GraphRole, Uint8Array>();
+  const shards = new Map<GraphRole, { path: string; data: Uint8Array }[]>();
   for (const role of [
     'vq_encoder',
     'vq_decoder',
@@ -275,6 +408,8 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   ] as const) {
     const b = byRole.get(role);
     if (b) graphs.set(role, b);
+    const data = externalDataFiles(manifest, role).map((f) => ({ path: f.path, data: byRole.get(f.role)! }));
+    if (data.length) shards.set(role, data);
   }
 
   // The manifest must agree with the graphs it ships (grid, size, embedding width, context length): checked from
@@ -299,7 +434,17 @@ async function load(req: LoadRequest): Promise<LoadResult> {
 
   await releaseAll(state);
   deviceLost = undefined;
-  state = { manifest, baseUrl: req.baseUrl, graphs, sessions: {}, tokenizer, provider: req.provider };
+  state = {
+    manifest,
+    baseUrl: req.baseUrl,
+    graphs,
+    shards,
+    sessions: {},
+    tokenizer,
+    table: table?.rows ?? null,
+    provider: req.provider,
+    noWasm: wasmRefused,
+  };
 
   let fallbackReason: string | undefined;
   if (req.provider === 'webgpu') {
@@ -321,7 +466,12 @@ async function load(req: LoadRequest): Promise<LoadResult> {
     codebook: codebook.buffer,
     codeColours: colours.buffer as ArrayBuffer,
     downloadMs: performance.now() - t0,
-    fromCache: results.every((r) => r.fromCache),
+    fromCache: results.every((r) => r.fromCache) && (table?.fromCache ?? true),
+    textTable: table ? { mode: table.rows.mode, bytes: manifest.text.embedding_table!.bytes } : undefined,
+    limits:
+      state.provider === 'webgpu' && gpu
+        ? { gpu: (await gpuFacts()) ?? gpu }
+        : { wasmHeapBytes: WASM_HEAP_LIMIT_BYTES },
   };
 }
 
@@ -332,21 +482,30 @@ function loaded(): Loaded {
   return state;
 }
 
+/** Graph and shard bytes are only worth keeping while a WASM session may still have to be made from them. */
+function forgetGraph(s: Loaded, role: GraphRole): void {
+  s.graphs.delete(role);
+  s.shards.delete(role);
+}
+
 async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceSession> {
   const bytes = s.graphs.get(role);
   const file = fileByRole(s.manifest, role);
   if (!bytes || !file) throw new WorkerError('session', `the model has no ${role} graph`);
+  const externalData = s.shards.get(role);
   const options = (ep: Provider): ort.InferenceSession.SessionOptions => ({
     executionProviders: [ep],
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3, // errors only: ORT's EP-assignment warnings are expected and not actionable here
     // Idle ORT threads must not spin: on a 2-core machine spinning starves the page's own main thread.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
+    ...(externalData ? { externalData } : {}),
   });
   if (s.provider === 'webgpu' && deviceLost === undefined) {
     try {
       const sess = await ort.InferenceSession.create(bytes, options('webgpu'));
       watchDevice();
+      if (s.noWasm) forgetGraph(s, role);
       return sess;
     } catch (e) {
       // WebGPU unusable: switch the whole worker to WASM and say so.
@@ -358,7 +517,7 @@ async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceS
   try {
     const sess = await ort.InferenceSession.create(bytes, options('wasm'));
     // On WASM nothing can ask for this graph again until the next load: free its bytes.
-    if (s.provider === 'wasm') s.graphs.delete(role);
+    if (s.provider === 'wasm') forgetGraph(s, role);
     return sess;
   } catch (e) {
     throw new WorkerError(
@@ -397,6 +556,8 @@ function watchDevice(): void {
  */
 async function switchToWasm(s: Loaded, why: string, keep?: GraphRole): Promise<void> {
   if (s.provider === 'wasm') return;
+  // A variant that cannot run on WASM (fp16, too large for the heap) fails here instead of failing obscurely.
+  if (s.noWasm) throw new WorkerError('unsupported', `${why}, and WASM is no way out: ${s.noWasm}`);
   s.provider = 'wasm';
   lastFallback = why;
   const others = Object.entries(s.sessions).filter(([r]) => r !== keep);
@@ -575,7 +736,7 @@ async function embedTeacher(pixels: ArrayBuffer): Promise<EmbedHandled> {
 
 async function embedText(prompts: string[]): Promise<Handled<'embedText'>> {
   const t0 = performance.now();
-  const { tokenizer } = loaded();
+  const { tokenizer, table } = loaded();
   if (prompts.length === 0) throw new WorkerError('text', 'no prompts to embed');
   let ids: Int32Array;
   try {
@@ -584,12 +745,21 @@ async function embedText(prompts: string[]): Promise<Handled<'embedText'>> {
     throw new WorkerError('text', (e as Error).message);
   }
   const L = tokenizer.contextLength;
-  const r = await embed(
-    'text_encoder',
-    new ort.Tensor('int32', ids.slice(), [prompts.length, L]),
-    prompts.length,
-    t0,
-  );
+  let input: ort.Tensor;
+  if (table) {
+    // text.input "embeddings": the rows are looked up here, on the CPU; the table never reaches the device.
+    let embeds: Float32Array;
+    try {
+      embeds = await table.gather(ids);
+    } catch (e) {
+      if (e instanceof WorkerError) throw e;
+      throw new WorkerError('text', (e as Error).message);
+    }
+    input = new ort.Tensor('float32', embeds, [prompts.length, L, table.spec.dim]);
+  } else {
+    input = new ort.Tensor('int32', ids.slice(), [prompts.length, L]);
+  }
+  const r = await embed('text_encoder', input, prompts.length, t0);
   return { result: { ...r.result, ids: ids.buffer as ArrayBuffer }, transfer: [...r.transfer, ids.buffer] };
 }
 
@@ -605,6 +775,11 @@ async function bench(req: DebugRequest): Promise<number[]> {
       const px = new Float32Array(3 * S * S);
       for (let i = 0; i < px.length; i++) px[i] = (i / px.length) * 2 - 1;
       return new ort.Tensor('float32', px, [1, 3, S, S]);
+    }
+    const table = manifest.text.input === 'embeddings' ? manifest.text.embedding_table : undefined;
+    if (role === 'text_encoder' && table) {
+      const x = Float32Array.from({ length: L * table.dim }, (_, i) => (((i * 7 + 5) % 100) - 50) / 500);
+      return new ort.Tensor('float32', x, [1, L, table.dim]);
     }
     if (role === 'text_encoder')
       return new ort.Tensor(

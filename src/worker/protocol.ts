@@ -2,6 +2,7 @@
  * Typed messages between the UI and the inference worker. Every request carries a `requestId`; the
  * worker answers with exactly one `result` or `error` for it (plus `progress` / `notice` events on the way).
  */
+import type { GpuFacts, TableFetch } from '../lib/capacity';
 import type { GraphRole, Manifest } from '../lib/manifest';
 import type { Provider } from '../lib/provider';
 
@@ -15,6 +16,7 @@ export type ErrorCode =
   | 'text' // tokenizer problems
   | 'not-loaded' // a request before `load` finished
   | 'graph' // a graph's declared shapes disagree with the manifest
+  | 'unsupported' // the model's variant or memory needs more than this browser offers
   | 'crashed' // the worker died while the request was pending
   | 'internal';
 
@@ -48,6 +50,8 @@ export interface LoadRequest {
   useCache: boolean;
   /** enables `debug` requests (the page was opened with ?debug=1) */
   debug?: boolean;
+  /** how to read a token-embedding table (text.input "embeddings"); default 'auto' (whole when small) */
+  tableFetch?: TableFetch;
 }
 
 export interface TokenizeRequest {
@@ -127,6 +131,10 @@ export interface LoadResult {
   /** tokenizer.json parsed ok */
   downloadMs: number;
   fromCache: boolean;
+  /** text.input "embeddings": how the token-embedding table is read */
+  textTable?: { mode: 'whole' | 'range'; bytes: number };
+  /** what the model was checked against: the WASM heap or the WebGPU device */
+  limits: { wasmHeapBytes?: number; gpu?: GpuFacts };
 }
 
 export interface TokenizeResult {
