@@ -1,0 +1,461 @@
+/**
+ * Official TokLIP layout (docs/CONTRACT.md, "Large models"): the app loads folders written by toklip-export /
+ * toklip-synth-official (text encoder fed token embeddings from a CPU-side table, ONNX external-data shards,
+ * variant and memory fields) and shows what onnxruntime-node computes on the same folder in this process:
+ * VQ ids identical, prompt cosines within 1e-3. The node side cleans and tokenizes with src/lib/text.ts and
+ * reads table rows with src/lib/embeddingTable.ts, as the worker does; the input PNG is exactly the model's
+ * size, so its pixel tensor is the raw RGB normalised with the manifest's mean/std (no resize to mirror).
+ *
+ * Environment (so the same spec runs on a full-depth export):
+ *   TOKLIP_PARITY_MODELS         comma-separated model ids (default synthetic-official-fp32,synthetic-official-int8);
+ *                                the app serves them as models/<id>/ (from dist/, i.e. public/models at build time).
+ *                                The 2nd, 4th, … are opened with ?table=range (rows by HTTP Range requests), the
+ *                                others let the app choose (the whole table when it is at most 64 MiB).
+ *   TOKLIP_PARITY_DIR            folder holding the same model folders for onnxruntime-node (default public/models);
+ *                                outside public/, a folder missing from dist/models is hard-linked there for the run
+ *   TOKLIP_PARITY_WEBGPU_MODEL   the model of the @webgpu parity test (default: the last of TOKLIP_PARITY_MODELS)
+ *   TOKLIP_PARITY_REFUSED_MODEL  a folder whose variant SwiftShader and WASM must refuse (default synthetic-official-fp16)
+ *   TOKLIP_PARITY_TIMEOUT_SCALE  multiplies every timeout here (full depth on SwiftShader WebGPU: try 20)
+ */
+import { execFileSync } from 'node:child_process';
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { resolve } from 'node:path';
+import type { APIRequestContext, Page, Route } from '@playwright/test';
+import type * as OrtNode from 'onnxruntime-node';
+import { bytesText, tableMode, WASM_HEAP_LIMIT_BYTES } from '../src/lib/capacity';
+import { gatherFromTable, RowReader } from '../src/lib/embeddingTable';
+import { fileByRole, validateManifest, type GraphRole, type Manifest } from '../src/lib/manifest';
+import { TextTokenizer } from '../src/lib/text';
+import { expect, test } from './fixtures';
+import { makePng } from './images';
+
+const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtNode;
+
+const ROOT = resolve(import.meta.dirname, '..');
+const MODELS = (process.env.TOKLIP_PARITY_MODELS ?? 'synthetic-official-fp32,synthetic-official-int8')
+  .split(',')
+  .map((s) => s.trim())
+  .filter(Boolean);
+const DIR = resolve(ROOT, process.env.TOKLIP_PARITY_DIR ?? 'public/models');
+const WEBGPU_MODEL = process.env.TOKLIP_PARITY_WEBGPU_MODEL ?? MODELS[MODELS.length - 1]!;
+const REFUSED_MODEL = process.env.TOKLIP_PARITY_REFUSED_MODEL ?? 'synthetic-official-fp16';
+const SCALE = Math.max(1, Number(process.env.TOKLIP_PARITY_TIMEOUT_SCALE ?? 1) || 1);
+
+/** What scripts/test.sh runs before npm test (from the repository root). */
+const SHALLOW_COMMAND =
+  'rm -rf public/models/synthetic-official-* && ' +
+  '.venv/bin/toklip-synth-official --depth shallow --out /tmp/synth-shallow --export public/models ' +
+  '--id synthetic-official --dtype fp32 int8 fp16 && npx vite build';
+
+const PROMPTS = [
+  'a photo of a cat',
+  'A_Photo of a DOG!!',
+  'café crème 😀 #1',
+  'numbers 12345 and 6789',
+  "it's a dog-house (maybe) [really]",
+  'a car a tree a house a photo of the sun and a flower on a table with more words than fit in the context',
+];
+
+function howToMake(id: string): string {
+  if (id.startsWith('synthetic-official-'))
+    return `generate it from the repository root with:\n  ${SHALLOW_COMMAND}`;
+  return (
+    'export it with toklip-export (docs/OFFICIAL.md), e.g.\n' +
+    `  .venv/bin/toklip-export --checkpoint TokLIP_S_256.pt --vq vq_ds16_t2i.pt --tokenizer <tokenizer folder> ` +
+    `--variant S_256 --dtype int8 --out public/models/${id}\n` +
+    '(random weights at full size: .venv/bin/toklip-synth-official --depth full --out /tmp/synth-full, then ' +
+    'toklip-export on its files), and rebuild with npx vite build'
+  );
+}
+
+/** dist/models/<id> hard-linked here from a TOKLIP_PARITY_DIR outside public/, removed after the tests. */
+const linked: string[] = [];
+test.afterAll(() => {
+  for (const dir of linked.splice(0)) rmSync(dir, { recursive: true, force: true });
+});
+
+/** The folder on disk (node reference) and the copy the app serves must both exist and be the same export. */
+async function requireFolder(request: APIRequestContext, id: string): Promise<Manifest> {
+  const file = resolve(DIR, id, 'manifest.json');
+  if (!existsSync(file)) {
+    throw new Error(
+      `model folder ${resolve(DIR, id)} is missing (TOKLIP_PARITY_DIR=${DIR}): ${howToMake(id)}`,
+    );
+  }
+  const served = resolve(ROOT, 'dist/models', id);
+  if (DIR !== resolve(ROOT, 'public/models') && existsSync(resolve(ROOT, 'dist')) && !existsSync(served)) {
+    // As bench/run.mjs does: a multi-GB export outside public/ is served through hard links, not a copy
+    // (vite preview looks files up per request).
+    execFileSync('cp', ['-al', resolve(DIR, id), served]);
+    linked.push(served);
+  }
+  const disk = readFileSync(file, 'utf8');
+  const res = await request.get(`models/${id}/manifest.json`);
+  const type = res.headers()['content-type'] ?? '';
+  if (!res.ok() || type.startsWith('text/html')) {
+    throw new Error(
+      `the app does not serve models/${id}/ (HTTP ${res.status()}, ${type}): it serves dist/, copied from ` +
+        `public/models at build time; put the folder under public/models and run npx vite build. ${howToMake(id)}`,
+    );
+  }
+  if ((await res.text()) !== disk) {
+    throw new Error(
+      `models/${id}/manifest.json served by the app differs from ${file}: rebuild (npx vite build) after exporting`,
+    );
+  }
+  return validateManifest(JSON.parse(disk));
+}
+
+/** An S×S RGB picture (gradients, a disc, a checker corner) and its raw RGB. */
+function picture(S: number, seed: number): { png: Buffer; rgb: Uint8Array } {
+  const rgb = new Uint8Array(S * S * 3);
+  for (let y = 0; y < S; y++)
+    for (let x = 0; x < S; x++) {
+      const i = (y * S + x) * 3;
+      const disc = Math.hypot(x - S * 0.55, y - S * 0.45) < S * (0.2 + 0.05 * seed);
+      const checker = x < S / 3 && y > (2 * S) / 3 && ((x >> 2) + (y >> 2)) % 2 === 0;
+      rgb[i] = disc ? 220 : checker ? 10 : Math.round((x * 255) / S);
+      rgb[i + 1] = disc ? 30 + 60 * seed : checker ? 250 : Math.round((y * 255) / S);
+      rgb[i + 2] = disc ? 70 : Math.round(((x + y + 17 * seed) % S) * (255 / S));
+    }
+  const png = makePng({
+    width: S,
+    height: S,
+    colourType: 2,
+    bitDepth: 8,
+    sample: (x, y) => Array.from(rgb.subarray((y * S + x) * 3, (y * S + x) * 3 + 3)),
+  });
+  return { png, rgb };
+}
+
+interface Reference {
+  ids: number[][];
+  cosines: number[];
+}
+
+/** onnxruntime-node on the folder on disk: what the app should show for `rgb` and `prompts`. */
+async function reference(
+  id: string,
+  m: Manifest,
+  images: Uint8Array[],
+  prompts: string[],
+): Promise<Reference[]> {
+  const folder = resolve(DIR, id);
+  const sessions = new Map<GraphRole, OrtNode.InferenceSession>();
+  const run = async (role: GraphRole, input: OrtNode.Tensor): Promise<OrtNode.Tensor> => {
+    let s = sessions.get(role);
+    if (!s) {
+      // External data is found next to the graph, by the file names inside it. 'basic': from 'extended' on,
+      // the CPU EP fuses DequantizeLinear+MatMul of int8 exports into MatMulNBits with int8 *activations*
+      // (accuracy_level 4), ~3e-3 off the graph as written; onnxruntime-web does not, nor does the graph.
+      s = await ort.InferenceSession.create(resolve(folder, fileByRole(m, role)!.path), {
+        graphOptimizationLevel: 'basic',
+      });
+      sessions.set(role, s);
+    }
+    const out = await s.run({ [s.inputNames[0]!]: input });
+    return out[s.outputNames[0]!]!;
+  };
+  try {
+    const S = m.image.size;
+    const { h, w } = m.grid;
+    const E = m.embed_dim;
+    const L = m.text.context_length;
+    const tokenizer = new TextTokenizer(
+      JSON.parse(readFileSync(resolve(folder, fileByRole(m, 'tokenizer')!.path), 'utf8')),
+      m.text,
+    );
+    const tokenIds = tokenizer.encodeBatch(prompts);
+    let text: OrtNode.Tensor;
+    const table = m.text.embedding_table;
+    if (m.text.input === 'embeddings' && table) {
+      const path = resolve(folder, table.path);
+      let embeds: Float32Array;
+      if (tableMode(m) === 'whole') {
+        embeds = gatherFromTable(new Uint8Array(readFileSync(path)), tokenIds, table);
+      } else {
+        const fd = openSync(path, 'r');
+        try {
+          const reader = new RowReader(table, async (start, count) => {
+            const buf = new Uint8Array(count * table.row_bytes);
+            readSync(fd, buf, 0, buf.length, start * table.row_bytes);
+            return buf;
+          });
+          embeds = await reader.gather(tokenIds);
+        } finally {
+          closeSync(fd);
+        }
+      }
+      text = new ort.Tensor('float32', embeds, [prompts.length, L, table.dim]);
+    } else {
+      text = new ort.Tensor('int32', tokenIds, [prompts.length, L]);
+    }
+    const textEmb = (await run('text_encoder', text)).data as Float32Array;
+
+    const out: Reference[] = [];
+    for (const rgb of images) {
+      const px = new Float32Array(3 * S * S);
+      for (let c = 0; c < 3; c++)
+        for (let i = 0; i < S * S; i++)
+          px[c * S * S + i] = (rgb[i * 3 + c]! / 255 - m.image.mean[c]!) / m.image.std[c]!;
+      const idsT = await run('vq_encoder', new ort.Tensor('float32', px, [1, 3, S, S]));
+      const ids = Int32Array.from(idsT.data as ArrayLike<number | bigint>, (v) => Number(v));
+      const imgEmb = (await run('semantic_encoder', new ort.Tensor('int32', ids, [1, h, w])))
+        .data as Float32Array;
+      const cosines = prompts.map((_, p) => {
+        let dot = 0;
+        for (let k = 0; k < E; k++) dot += imgEmb[k]! * textEmb[p * E + k]!;
+        return dot;
+      });
+      out.push({
+        ids: Array.from({ length: h }, (_, r) => Array.from(ids.subarray(r * w, (r + 1) * w))),
+        cosines,
+      });
+    }
+    return out;
+  } finally {
+    for (const s of sessions.values()) await s.release();
+  }
+}
+
+async function openModel(page: Page, ep: string, id: string, extra = ''): Promise<void> {
+  await page.goto(`./?ep=${ep}&model=${id}${extra}`);
+  await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', /ready|error/, {
+    timeout: 120_000 * SCALE,
+  });
+  const err = page.getByTestId('model-error');
+  if (await err.count()) throw new Error(`the app could not load ${id}: ${await err.textContent()}`);
+  await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', id);
+  await expect(page.getByTestId('app')).toHaveAttribute('data-provider', ep);
+}
+
+interface Parity {
+  maxDeltaCos: number;
+  idsEqual: boolean;
+}
+
+/** Drops the pictures, sets the prompts, compares every card with the node reference. */
+async function checkParity(page: Page, id: string, m: Manifest, seeds: number[]): Promise<Parity> {
+  const pics = seeds.map((s) => picture(m.image.size, s));
+  const ref = await reference(
+    id,
+    m,
+    pics.map((p) => p.rgb),
+    PROMPTS,
+  );
+  await page.getByTestId('prompts').fill(PROMPTS.join('\n'));
+  await page
+    .getByTestId('file-input')
+    .setInputFiles(
+      pics.map((p, i) => ({ name: `parity-${seeds[i]}.png`, mimeType: 'image/png', buffer: p.png })),
+    );
+  let maxDeltaCos = 0;
+  let idsEqual = true;
+  for (const [i, seed] of seeds.entries()) {
+    const card = page.locator(`[data-testid="image-card"][data-name="parity-${seed}.png"]`);
+    await expect(card, `parity-${seed}.png finished`).toHaveAttribute('data-status', 'done', {
+      timeout: 60_000 * SCALE,
+    });
+    await expect(card).toHaveAttribute('data-prompts', JSON.stringify(PROMPTS), { timeout: 60_000 * SCALE });
+    const ids = JSON.parse((await card.getAttribute('data-ids'))!) as number[][];
+    idsEqual &&= JSON.stringify(ids) === JSON.stringify(ref[i]!.ids);
+    expect(ids, `${id} parity-${seed}.png: VQ ids`).toEqual(ref[i]!.ids);
+    const cosines = JSON.parse((await card.getAttribute('data-cosines'))!) as number[];
+    expect(cosines.length).toBe(PROMPTS.length);
+    cosines.forEach((c, p) => {
+      const d = Math.abs(c - ref[i]!.cosines[p]!);
+      maxDeltaCos = Math.max(maxDeltaCos, d);
+      expect(
+        d,
+        `${id} parity-${seed}.png "${PROMPTS[p]}": app ${c}, onnxruntime-node ${ref[i]!.cosines[p]}`,
+      ).toBeLessThanOrEqual(1e-3);
+    });
+  }
+  return { maxDeltaCos, idsEqual };
+}
+
+async function expectFacts(page: Page, m: Manifest, mode: 'whole' | 'range' | null): Promise<void> {
+  const facts = page.getByTestId('model-facts');
+  if (m.variant) await expect(facts).toHaveAttribute('data-dtype', m.variant.dtype);
+  if (mode) await expect(facts).toHaveAttribute('data-table-mode', mode);
+  if (m.memory?.peak_estimate_bytes !== undefined) await expect(facts).toContainText('peak estimate');
+}
+
+test.describe('official layout: the app matches onnxruntime-node on the same folder', () => {
+  for (const [index, id] of MODELS.entries()) {
+    const range = index % 2 === 1;
+    test(`${id}${range ? ' (table rows by HTTP Range)' : ''}: ids and cosines on WASM`, async ({
+      page,
+      ep,
+      request,
+      consoleErrors,
+    }, info) => {
+      test.skip(ep !== 'wasm', 'WASM here; the @webgpu test runs one model on WebGPU');
+      test.setTimeout(info.timeout * SCALE);
+      const m = await requireFolder(request, id);
+      await openModel(page, ep, id, range ? '&table=range' : '');
+      await expectFacts(page, m, range ? 'range' : tableMode(m));
+      const r = await checkParity(page, id, m, [0, 1]);
+      console.log(
+        `parity ${id} wasm${range ? ' range' : ''}: ids identical ${r.idsEqual}, max |Δcos| ${r.maxDeltaCos.toExponential(3)}`,
+      );
+      expect(consoleErrors).toEqual([]);
+    });
+  }
+
+  test(`${WEBGPU_MODEL}: ids and cosines on WebGPU @webgpu`, async ({
+    page,
+    ep,
+    request,
+    consoleErrors,
+  }, info) => {
+    test.skip(ep !== 'webgpu', 'runs on the webgpu project');
+    test.setTimeout(info.timeout * SCALE);
+    const m = await requireFolder(request, WEBGPU_MODEL);
+    await openModel(page, ep, WEBGPU_MODEL);
+    await expectFacts(page, m, tableMode(m));
+    const r = await checkParity(page, WEBGPU_MODEL, m, [0]);
+    console.log(
+      `parity ${WEBGPU_MODEL} webgpu: ids identical ${r.idsEqual}, max |Δcos| ${r.maxDeltaCos.toExponential(3)}`,
+    );
+    await expect(page.getByTestId('provider-notice')).toHaveCount(0);
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
+// ---- refusals --------------------------------------------------------------------------------------------
+
+/** Serves models/<id>/… from the folder `from`, with its manifest edited. */
+async function serveEdited(page: Page, id: string, from: string, edit: (m: Record<string, unknown>) => void) {
+  await page.route(new RegExp(`/models/${id}/([^?]+)`), async (route: Route) => {
+    const url = route.request().url();
+    const response = await route.fetch({ url: url.replace(`/models/${id}/`, `/models/${from}/`) });
+    if (!/\/manifest\.json(\?|$)/.test(url)) return route.fulfill({ response });
+    const m = JSON.parse((await response.body()).toString('utf8')) as Record<string, unknown>;
+    edit(m);
+    await route.fulfill({ response, body: JSON.stringify(m) });
+  });
+}
+
+async function loadFolder(page: Page, id: string): Promise<void> {
+  await page.getByTestId('model-folder').fill(id);
+  await page.getByTestId('model-load').click();
+}
+
+/** The refusal names `parts`; the model in use stays and still processes a new picture. */
+async function expectRefusedAndStillUsable(
+  page: Page,
+  id: string,
+  inUse: string,
+  parts: string[],
+  S: number,
+) {
+  const err = page.getByTestId('model-load-error');
+  await expect(err).toContainText(`The model “${id}” could not be loaded.`, { timeout: 60_000 * SCALE });
+  for (const p of parts) await expect(err).toContainText(p);
+  await expect(err).toContainText('Still using');
+  await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', inUse);
+  await page
+    .getByTestId('file-input')
+    .setInputFiles([{ name: `after-${id}.png`, mimeType: 'image/png', buffer: picture(S, 2).png }]);
+  await expect(page.locator(`[data-testid="image-card"][data-name="after-${id}.png"]`)).toHaveAttribute(
+    'data-status',
+    'done',
+    { timeout: 60_000 * SCALE },
+  );
+}
+
+test.describe('variants this browser cannot run are refused politely; the model in use keeps working', () => {
+  test('WASM: an fp16 (WebGPU-only) folder and a model too large for the WASM heap', async ({
+    page,
+    ep,
+    request,
+    consoleErrors,
+  }, info) => {
+    test.skip(ep !== 'wasm', 'WASM refusals');
+    test.setTimeout(info.timeout * SCALE);
+    const inUse = MODELS[MODELS.length - 1]!;
+    const m = await requireFolder(request, inUse);
+    const refused = await requireFolder(request, REFUSED_MODEL);
+    expect(refused.variant?.providers, `${REFUSED_MODEL} should be a WebGPU-only export`).not.toContain(
+      'wasm',
+    );
+    await openModel(page, ep, inUse);
+    await page
+      .getByTestId('file-input')
+      .setInputFiles([{ name: 'before.png', mimeType: 'image/png', buffer: picture(m.image.size, 3).png }]);
+    await expect(page.locator('[data-testid="image-card"][data-name="before.png"]')).toHaveAttribute(
+      'data-status',
+      'done',
+      { timeout: 60_000 * SCALE },
+    );
+
+    await loadFolder(page, REFUSED_MODEL);
+    await expectRefusedAndStillUsable(
+      page,
+      REFUSED_MODEL,
+      inUse,
+      ['runs on WebGPU only (variant.providers), but the app is using WASM', 'File: manifest.json'],
+      m.image.size,
+    );
+
+    const need = 5 * 2 ** 30;
+    await serveEdited(page, 'too-big-for-wasm', inUse, (x) => {
+      (x.memory as Record<string, unknown>).peak_estimate_bytes = need;
+    });
+    await loadFolder(page, 'too-big-for-wasm');
+    const table = tableMode(m) === 'whole' ? m.text.embedding_table!.bytes : 0;
+    await expectRefusedAndStillUsable(
+      page,
+      'too-big-for-wasm',
+      inUse,
+      [`needs about ${bytesText(need + table)} on WASM`, `more than the ${bytesText(WASM_HEAP_LIMIT_BYTES)}`],
+      m.image.size,
+    );
+    await expect(page.locator('[data-testid="image-card"][data-name="before.png"]')).toHaveAttribute(
+      'data-status',
+      'done',
+    );
+    expect(consoleErrors).toEqual([]);
+  });
+
+  test('WebGPU: a feature the adapter lacks and a tensor larger than its buffers @webgpu', async ({
+    page,
+    ep,
+    request,
+    consoleErrors,
+  }, info) => {
+    test.skip(ep !== 'webgpu', 'WebGPU refusals (SwiftShader has no shader-f16)');
+    test.setTimeout(info.timeout * SCALE);
+    const inUse = WEBGPU_MODEL;
+    const m = await requireFolder(request, inUse);
+    const refused = await requireFolder(request, REFUSED_MODEL);
+    const feature = refused.variant?.requires?.[0];
+    expect(feature, `${REFUSED_MODEL} should require a WebGPU feature`).toBeTruthy();
+    await openModel(page, ep, inUse);
+
+    await loadFolder(page, REFUSED_MODEL);
+    await expectRefusedAndStillUsable(
+      page,
+      REFUSED_MODEL,
+      inUse,
+      [`needs the WebGPU feature "${feature}" (variant.requires)`, 'which this adapter'],
+      m.image.size,
+    );
+
+    const huge = 2 ** 40; // 1 TiB: beyond any device's maxBufferSize
+    await serveEdited(page, 'tensor-too-big', inUse, (x) => {
+      (x.memory as Record<string, unknown>).largest_tensor_bytes = huge;
+    });
+    await loadFolder(page, 'tensor-too-big');
+    await expectRefusedAndStillUsable(
+      page,
+      'tensor-too-big',
+      inUse,
+      [`largest weight tensor is ${bytesText(huge)}`, 'more than this WebGPU device can hold in one buffer'],
+      m.image.size,
+    );
+    expect(consoleErrors).toEqual([]);
+  });
+});
