@@ -2,7 +2,8 @@
  * Official TokLIP layout (docs/CONTRACT.md, "Large models"): the app loads folders written by toklip-export /
  * toklip-synth-official (text encoder fed token embeddings from a CPU-side table, ONNX external-data shards,
  * variant and memory fields) and shows what onnxruntime-node computes on the same folder in this process:
- * VQ ids identical, prompt cosines within 1e-3. The node side cleans and tokenizes with src/lib/text.ts and
+ * VQ ids identical (but see TOKLIP_PARITY_MAX_ID_MISMATCH), prompt cosines within 1e-3 (the node side embeds the
+ * app's ids, so each graph is compared on the same input). The node side cleans and tokenizes with src/lib/text.ts and
  * reads table rows with src/lib/embeddingTable.ts, as the worker does; the input PNG is exactly the model's
  * size, so its pixel tensor is the raw RGB normalised with the manifest's mean/std (no resize to mirror).
  *
@@ -16,6 +17,10 @@
  *   TOKLIP_PARITY_WEBGPU_MODEL   the model of the @webgpu parity test (default: the last of TOKLIP_PARITY_MODELS)
  *   TOKLIP_PARITY_REFUSED_MODEL  a folder whose variant SwiftShader and WASM must refuse (default synthetic-official-fp16)
  *   TOKLIP_PARITY_TIMEOUT_SCALE  multiplies every timeout here (full depth on SwiftShader WebGPU: try 20)
+ *   TOKLIP_PARITY_MAX_ID_MISMATCH  fraction of VQ ids allowed to differ (default 0: identical). WASM's and the
+ *                                native CPU's float kernels can flip an argmax where the two best codes are
+ *                                within ~1e-5 of each other: seen once in 512 ids of a full-depth random-weight
+ *                                TokLIP-S int8 (similarity gap 1.7e-5, median gap 1.2e-2). The failure names them.
  */
 import { execFileSync } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
@@ -41,6 +46,7 @@ const DIR = resolve(ROOT, process.env.TOKLIP_PARITY_DIR ?? 'public/models');
 const WEBGPU_MODEL = process.env.TOKLIP_PARITY_WEBGPU_MODEL ?? MODELS[MODELS.length - 1]!;
 const REFUSED_MODEL = process.env.TOKLIP_PARITY_REFUSED_MODEL ?? 'synthetic-official-fp16';
 const SCALE = Math.max(1, Number(process.env.TOKLIP_PARITY_TIMEOUT_SCALE ?? 1) || 1);
+const MAX_ID_MISMATCH = Math.max(0, Number(process.env.TOKLIP_PARITY_MAX_ID_MISMATCH ?? 0) || 0);
 
 /** What scripts/test.sh runs before npm test (from the repository root). */
 const SHALLOW_COMMAND =
@@ -129,93 +135,86 @@ function picture(S: number, seed: number): { png: Buffer; rgb: Uint8Array } {
   return { png, rgb };
 }
 
-interface Reference {
-  ids: number[][];
-  cosines: number[];
-}
+/** onnxruntime-node on the folder on disk: each graph run on the same input as the app's. */
+class NodeReference {
+  private readonly sessions = new Map<GraphRole, OrtNode.InferenceSession>();
+  private readonly folder: string;
 
-/** onnxruntime-node on the folder on disk: what the app should show for `rgb` and `prompts`. */
-async function reference(
-  id: string,
-  m: Manifest,
-  images: Uint8Array[],
-  prompts: string[],
-): Promise<Reference[]> {
-  const folder = resolve(DIR, id);
-  const sessions = new Map<GraphRole, OrtNode.InferenceSession>();
-  const run = async (role: GraphRole, input: OrtNode.Tensor): Promise<OrtNode.Tensor> => {
-    let s = sessions.get(role);
+  constructor(
+    id: string,
+    private readonly m: Manifest,
+  ) {
+    this.folder = resolve(DIR, id);
+  }
+
+  private async run(role: GraphRole, input: OrtNode.Tensor): Promise<OrtNode.Tensor> {
+    let s = this.sessions.get(role);
     if (!s) {
       // External data is found next to the graph, by the file names inside it. 'basic': from 'extended' on,
       // the CPU EP fuses DequantizeLinear+MatMul of int8 exports into MatMulNBits with int8 *activations*
       // (accuracy_level 4), ~3e-3 off the graph as written; onnxruntime-web does not, nor does the graph.
-      s = await ort.InferenceSession.create(resolve(folder, fileByRole(m, role)!.path), {
+      s = await ort.InferenceSession.create(resolve(this.folder, fileByRole(this.m, role)!.path), {
         graphOptimizationLevel: 'basic',
       });
-      sessions.set(role, s);
+      this.sessions.set(role, s);
     }
     const out = await s.run({ [s.inputNames[0]!]: input });
     return out[s.outputNames[0]!]!;
-  };
-  try {
-    const S = m.image.size;
-    const { h, w } = m.grid;
-    const E = m.embed_dim;
+  }
+
+  /** [n, E] prompt embeddings: cleaned and tokenized by src/lib/text.ts, rows by src/lib/embeddingTable.ts. */
+  async text(prompts: string[]): Promise<Float32Array> {
+    const { m } = this;
     const L = m.text.context_length;
     const tokenizer = new TextTokenizer(
-      JSON.parse(readFileSync(resolve(folder, fileByRole(m, 'tokenizer')!.path), 'utf8')),
+      JSON.parse(readFileSync(resolve(this.folder, fileByRole(m, 'tokenizer')!.path), 'utf8')),
       m.text,
     );
-    const tokenIds = tokenizer.encodeBatch(prompts);
-    let text: OrtNode.Tensor;
-    const table = m.text.embedding_table;
-    if (m.text.input === 'embeddings' && table) {
-      const path = resolve(folder, table.path);
-      let embeds: Float32Array;
-      if (tableMode(m) === 'whole') {
-        embeds = gatherFromTable(new Uint8Array(readFileSync(path)), tokenIds, table);
-      } else {
-        const fd = openSync(path, 'r');
-        try {
-          const reader = new RowReader(table, async (start, count) => {
-            const buf = new Uint8Array(count * table.row_bytes);
-            readSync(fd, buf, 0, buf.length, start * table.row_bytes);
-            return buf;
-          });
-          embeds = await reader.gather(tokenIds);
-        } finally {
-          closeSync(fd);
-        }
-      }
-      text = new ort.Tensor('float32', embeds, [prompts.length, L, table.dim]);
-    } else {
-      text = new ort.Tensor('int32', tokenIds, [prompts.length, L]);
-    }
-    const textEmb = (await run('text_encoder', text)).data as Float32Array;
-
-    const out: Reference[] = [];
-    for (const rgb of images) {
-      const px = new Float32Array(3 * S * S);
-      for (let c = 0; c < 3; c++)
-        for (let i = 0; i < S * S; i++)
-          px[c * S * S + i] = (rgb[i * 3 + c]! / 255 - m.image.mean[c]!) / m.image.std[c]!;
-      const idsT = await run('vq_encoder', new ort.Tensor('float32', px, [1, 3, S, S]));
-      const ids = Int32Array.from(idsT.data as ArrayLike<number | bigint>, (v) => Number(v));
-      const imgEmb = (await run('semantic_encoder', new ort.Tensor('int32', ids, [1, h, w])))
+    const ids = tokenizer.encodeBatch(prompts);
+    const table = m.text.input === 'embeddings' ? m.text.embedding_table : undefined;
+    if (!table)
+      return (await this.run('text_encoder', new ort.Tensor('int32', ids, [prompts.length, L])))
         .data as Float32Array;
-      const cosines = prompts.map((_, p) => {
-        let dot = 0;
-        for (let k = 0; k < E; k++) dot += imgEmb[k]! * textEmb[p * E + k]!;
-        return dot;
-      });
-      out.push({
-        ids: Array.from({ length: h }, (_, r) => Array.from(ids.subarray(r * w, (r + 1) * w))),
-        cosines,
-      });
+    const path = resolve(this.folder, table.path);
+    let embeds: Float32Array;
+    if (tableMode(m) === 'whole') {
+      embeds = gatherFromTable(new Uint8Array(readFileSync(path)), ids, table);
+    } else {
+      const fd = openSync(path, 'r');
+      try {
+        const reader = new RowReader(table, async (start, count) => {
+          const buf = new Uint8Array(count * table.row_bytes);
+          readSync(fd, buf, 0, buf.length, start * table.row_bytes);
+          return buf;
+        });
+        embeds = await reader.gather(ids);
+      } finally {
+        closeSync(fd);
+      }
     }
-    return out;
-  } finally {
-    for (const s of sessions.values()) await s.release();
+    const input = new ort.Tensor('float32', embeds, [prompts.length, L, table.dim]);
+    return (await this.run('text_encoder', input)).data as Float32Array;
+  }
+
+  /** VQ ids [h*w] of an S×S RGB picture: the pixel tensor is the raw RGB normalised with mean/std. */
+  async vqIds(rgb: Uint8Array): Promise<Int32Array> {
+    const { size: S, mean, std } = this.m.image;
+    const px = new Float32Array(3 * S * S);
+    for (let c = 0; c < 3; c++)
+      for (let i = 0; i < S * S; i++) px[c * S * S + i] = (rgb[i * 3 + c]! / 255 - mean[c]!) / std[c]!;
+    const out = await this.run('vq_encoder', new ort.Tensor('float32', px, [1, 3, S, S]));
+    return Int32Array.from(out.data as ArrayLike<number | bigint>, (v) => Number(v));
+  }
+
+  /** [E] semantic embedding of ids [h*w]. */
+  async image(ids: Int32Array): Promise<Float32Array> {
+    const { h, w } = this.m.grid;
+    return (await this.run('semantic_encoder', new ort.Tensor('int32', ids, [1, h, w]))).data as Float32Array;
+  }
+
+  async release(): Promise<void> {
+    for (const s of this.sessions.values()) await s.release();
+    this.sessions.clear();
   }
 }
 
@@ -232,48 +231,76 @@ async function openModel(page: Page, ep: string, id: string, extra = ''): Promis
 
 interface Parity {
   maxDeltaCos: number;
-  idsEqual: boolean;
+  idsDiffer: number;
+  idsTotal: number;
 }
 
-/** Drops the pictures, sets the prompts, compares every card with the node reference. */
+/**
+ * Drops the pictures, sets the prompts, compares every card with the node reference: VQ ids (identical, or
+ * at most TOKLIP_PARITY_MAX_ID_MISMATCH of them), then the cosines, the node side embedding the app's ids so
+ * that a VQ near-tie does not blur the semantic/text encoders' comparison.
+ */
 async function checkParity(page: Page, id: string, m: Manifest, seeds: number[]): Promise<Parity> {
   const pics = seeds.map((s) => picture(m.image.size, s));
-  const ref = await reference(
-    id,
-    m,
-    pics.map((p) => p.rgb),
-    PROMPTS,
-  );
-  await page.getByTestId('prompts').fill(PROMPTS.join('\n'));
-  await page
-    .getByTestId('file-input')
-    .setInputFiles(
-      pics.map((p, i) => ({ name: `parity-${seeds[i]}.png`, mimeType: 'image/png', buffer: p.png })),
-    );
-  let maxDeltaCos = 0;
-  let idsEqual = true;
-  for (const [i, seed] of seeds.entries()) {
-    const card = page.locator(`[data-testid="image-card"][data-name="parity-${seed}.png"]`);
-    await expect(card, `parity-${seed}.png finished`).toHaveAttribute('data-status', 'done', {
-      timeout: 60_000 * SCALE,
-    });
-    await expect(card).toHaveAttribute('data-prompts', JSON.stringify(PROMPTS), { timeout: 60_000 * SCALE });
-    const ids = JSON.parse((await card.getAttribute('data-ids'))!) as number[][];
-    idsEqual &&= JSON.stringify(ids) === JSON.stringify(ref[i]!.ids);
-    expect(ids, `${id} parity-${seed}.png: VQ ids`).toEqual(ref[i]!.ids);
-    const cosines = JSON.parse((await card.getAttribute('data-cosines'))!) as number[];
-    expect(cosines.length).toBe(PROMPTS.length);
-    cosines.forEach((c, p) => {
-      const d = Math.abs(c - ref[i]!.cosines[p]!);
-      maxDeltaCos = Math.max(maxDeltaCos, d);
+  const ref = new NodeReference(id, m);
+  try {
+    await page.getByTestId('prompts').fill(PROMPTS.join('\n'));
+    await page
+      .getByTestId('file-input')
+      .setInputFiles(
+        pics.map((p, i) => ({ name: `parity-${seeds[i]}.png`, mimeType: 'image/png', buffer: p.png })),
+      );
+    const E = m.embed_dim;
+    const { w } = m.grid;
+    const text = await ref.text(PROMPTS);
+    const r: Parity = { maxDeltaCos: 0, idsDiffer: 0, idsTotal: 0 };
+    for (const [i, seed] of seeds.entries()) {
+      const name = `parity-${seed}.png`;
+      const want = await ref.vqIds(pics[i]!.rgb);
+      const card = page.locator(`[data-testid="image-card"][data-name="${name}"]`);
+      await expect(card, `${name} finished`).toHaveAttribute('data-status', 'done', {
+        timeout: 60_000 * SCALE,
+      });
+      await expect(card).toHaveAttribute('data-prompts', JSON.stringify(PROMPTS), {
+        timeout: 60_000 * SCALE,
+      });
+      const got = Int32Array.from((JSON.parse((await card.getAttribute('data-ids'))!) as number[][]).flat());
+      expect(got.length, `${id} ${name}: number of ids`).toBe(want.length);
+      const differ = [...got.keys()].filter((k) => got[k] !== want[k]);
+      r.idsDiffer += differ.length;
+      r.idsTotal += want.length;
+      const where = differ
+        .map((k) => `(${Math.floor(k / w)},${k % w}) app ${got[k]} node ${want[k]}`)
+        .join(', ');
       expect(
-        d,
-        `${id} parity-${seed}.png "${PROMPTS[p]}": app ${c}, onnxruntime-node ${ref[i]!.cosines[p]}`,
-      ).toBeLessThanOrEqual(1e-3);
-    });
+        differ.length,
+        `${id} ${name}: ${differ.length} of ${want.length} VQ ids differ [${where}]; allowed ` +
+          `${MAX_ID_MISMATCH * 100} % (TOKLIP_PARITY_MAX_ID_MISMATCH)`,
+      ).toBeLessThanOrEqual(Math.floor(MAX_ID_MISMATCH * want.length));
+
+      const img = await ref.image(got);
+      const cosines = JSON.parse((await card.getAttribute('data-cosines'))!) as number[];
+      expect(cosines.length).toBe(PROMPTS.length);
+      cosines.forEach((c, p) => {
+        let node = 0;
+        for (let k = 0; k < E; k++) node += img[k]! * text[p * E + k]!;
+        const d = Math.abs(c - node);
+        r.maxDeltaCos = Math.max(r.maxDeltaCos, d);
+        expect(d, `${id} ${name} "${PROMPTS[p]}": app ${c}, onnxruntime-node ${node}`).toBeLessThanOrEqual(
+          1e-3,
+        );
+      });
+    }
+    return r;
+  } finally {
+    await ref.release();
   }
-  return { maxDeltaCos, idsEqual };
 }
+
+const report = (id: string, where: string, r: Parity) =>
+  console.log(
+    `parity ${id} ${where}: VQ ids differing ${r.idsDiffer}/${r.idsTotal}, max |Δcos| ${r.maxDeltaCos.toExponential(3)}`,
+  );
 
 async function expectFacts(page: Page, m: Manifest, mode: 'whole' | 'range' | null): Promise<void> {
   const facts = page.getByTestId('model-facts');
@@ -296,10 +323,7 @@ test.describe('official layout: the app matches onnxruntime-node on the same fol
       const m = await requireFolder(request, id);
       await openModel(page, ep, id, range ? '&table=range' : '');
       await expectFacts(page, m, range ? 'range' : tableMode(m));
-      const r = await checkParity(page, id, m, [0, 1]);
-      console.log(
-        `parity ${id} wasm${range ? ' range' : ''}: ids identical ${r.idsEqual}, max |Δcos| ${r.maxDeltaCos.toExponential(3)}`,
-      );
+      report(id, `wasm${range ? ' (table by range)' : ''}`, await checkParity(page, id, m, [0, 1]));
       expect(consoleErrors).toEqual([]);
     });
   }
@@ -315,10 +339,7 @@ test.describe('official layout: the app matches onnxruntime-node on the same fol
     const m = await requireFolder(request, WEBGPU_MODEL);
     await openModel(page, ep, WEBGPU_MODEL);
     await expectFacts(page, m, tableMode(m));
-    const r = await checkParity(page, WEBGPU_MODEL, m, [0]);
-    console.log(
-      `parity ${WEBGPU_MODEL} webgpu: ids identical ${r.idsEqual}, max |Δcos| ${r.maxDeltaCos.toExponential(3)}`,
-    );
+    report(WEBGPU_MODEL, 'webgpu', await checkParity(page, WEBGPU_MODEL, m, [0]));
     await expect(page.getByTestId('provider-notice')).toHaveCount(0);
     expect(consoleErrors).toEqual([]);
   });
