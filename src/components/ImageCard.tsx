@@ -30,6 +30,7 @@ const STAGES: Stage[] = [
   'teacher encode',
   'metrics',
   'total',
+  'drop to panels',
 ];
 const ERROR_SCALE = 0.5;
 
@@ -89,6 +90,9 @@ function ImageCardImpl({ image, scores }: Props) {
       data-prompts={scores ? JSON.stringify(scores.prompts) : undefined}
       data-cosines={scores ? JSON.stringify(scores.cosines) : undefined}
       data-ranking={scores ? JSON.stringify(scores.ranking) : undefined}
+      data-drop-ms={
+        image.timings['drop to panels'] !== undefined ? image.timings['drop to panels'].toFixed(1) : undefined
+      }
       data-teacher-cosines={scores?.teacherCosines ? JSON.stringify(scores.teacherCosines) : undefined}
     >
       <header className="mb-3 flex flex-wrap items-baseline justify-between gap-2">

@@ -235,6 +235,7 @@ export function addFiles(files: Iterable<File>): void {
       url: isImage ? URL.createObjectURL(f) : null,
       status: 'queued',
       timings: {},
+      queuedAt: performance.now(),
     });
   }
   if (!added.length) return;
@@ -282,7 +283,15 @@ function enqueueImages(ids: string[]): void {
   set((s) => ({
     queueTotal: active.length ? s.queueTotal + ids.length : ids.length,
     images: s.images.map((im) =>
-      wanted.has(im.id) ? { ...im, status: 'queued' as const, error: undefined, notes: undefined } : im,
+      wanted.has(im.id)
+        ? {
+            ...im,
+            status: 'queued' as const,
+            error: undefined,
+            notes: undefined,
+            queuedAt: performance.now(),
+          }
+        : im,
     ),
   }));
   for (const id of ids) chain = chain.then(() => processImage(id)).catch(() => undefined);
@@ -359,7 +368,11 @@ async function processImage(id: string): Promise<void> {
       setTiming(id, 'teacher encode', te.timing.runMs);
       updateImage(id, { teacherEmbedding: new Float32Array(te.embeddings) });
     }
-    setTiming(id, 'total', performance.now() - tStart);
+    const tDone = performance.now();
+    setTiming(id, 'total', tDone - tStart);
+    // What the user waits for: from the file arriving (or being queued again) to every panel filled.
+    const queuedAt = get().images.find((x) => x.id === id)?.queuedAt;
+    if (queuedAt !== undefined) setTiming(id, 'drop to panels', tDone - queuedAt);
     updateImage(id, { status: 'done' });
     const name = get().images.find((x) => x.id === id)?.name ?? 'image';
     announce(`${name}: tokens, reconstruction and similarity ready.`);

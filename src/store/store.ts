@@ -24,7 +24,8 @@ export type Stage =
   | 'semantic encode'
   | 'teacher encode'
   | 'metrics'
-  | 'total';
+  | 'total'
+  | 'drop to panels';
 
 export interface ImageItem {
   id: string;
@@ -56,6 +57,8 @@ export interface ImageItem {
   embedding?: Float32Array;
   teacherEmbedding?: Float32Array;
   timings: Partial<Record<Stage, number>>;
+  /** performance.now() when it was (last) queued */
+  queuedAt?: number;
 }
 
 export interface FileProgress {
