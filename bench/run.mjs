@@ -339,12 +339,14 @@ async function main() {
   const native = SKIP.has('ort') ? null : await benchOrtNode();
   if (native) runtimes.push(native);
   let torch = null;
+  let torchFailure = null;
   if (!SKIP.has('torch')) {
     try {
       torch = benchTorch();
       runtimes.push(torch);
     } catch (e) {
       log(`PyTorch bench failed (${e.message}); set PYTHON to a Python with torch`);
+      torchFailure = `row (d) PyTorch did not run: ${String(e.message).split('\n')[0]} (PYTHON=${PYTHON})`;
     }
   }
 
@@ -387,6 +389,7 @@ async function main() {
         .join(', '),
   );
   if (torch?.note) lines.push(torch.note);
+  if (torchFailure) lines.push(torchFailure);
   const drops = runtimes.filter((r) => r.drop);
   if (drops.length)
     lines.push(
