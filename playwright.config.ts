@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { defineConfig } from '@playwright/test';
 
 export type EpOptions = { ep: 'wasm' | 'webgpu' };
@@ -5,16 +6,13 @@ export type EpOptions = { ep: 'wasm' | 'webgpu' };
 // PW_PORT lets two checkouts run their e2e suites side by side.
 const PORT = Number(process.env.PW_PORT ?? 4173);
 
-export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-export const CHROMIUM_ARGS = [
-  '--enable-unsafe-webgpu',
-  '--enable-unsafe-swiftshader',
-  '--no-sandbox',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-  '--no-first-run',
-];
+// One list for the tests and bench/run.mjs (which cannot import this TypeScript file).
+const chromium = JSON.parse(readFileSync(new URL('./e2e/chromium.json', import.meta.url), 'utf8')) as {
+  executablePath: string;
+  args: string[];
+};
+export const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? chromium.executablePath;
+export const CHROMIUM_ARGS = chromium.args;
 
 export default defineConfig<EpOptions>({
   testDir: 'e2e',

@@ -32,6 +32,9 @@ const WEBGPU_RUNS = Math.max(10, Number(process.env.BENCH_WEBGPU_RUNS ?? 10));
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const PYTHON = process.env.PYTHON ?? resolve(ROOT, '.venv/bin/python');
 const PORT = 4179;
+// The flags the e2e tests use too (playwright.config.ts reads the same file).
+const CHROMIUM = JSON.parse(readFileSync(resolve(ROOT, 'e2e/chromium.json'), 'utf8'));
+const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? CHROMIUM.executablePath;
 
 const STAGES = [
   { name: 'VQ encode', role: 'vq_encoder' },
@@ -210,18 +213,7 @@ async function benchBrowser() {
   let browser;
   try {
     if (!(await waitForServer(base, 60_000))) throw new Error('vite preview did not start');
-    browser = await chromium.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-      args: [
-        '--enable-unsafe-webgpu',
-        '--enable-unsafe-swiftshader',
-        '--no-sandbox',
-        '--disable-background-networking',
-        '--disable-component-update',
-        '--disable-sync',
-        '--no-first-run',
-      ],
-    });
+    browser = await chromium.launch({ executablePath: CHROMIUM_PATH, args: CHROMIUM.args });
     const version = browser.version();
     const hw = os.cpus().length;
     const configs = [
@@ -300,7 +292,7 @@ function machine() {
   const cpus = os.cpus();
   let chromiumVersion = '';
   try {
-    chromiumVersion = execFileSync(process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', ['--version'], {
+    chromiumVersion = execFileSync(CHROMIUM_PATH, ['--version'], {
       encoding: 'utf8',
     }).trim();
   } catch {
