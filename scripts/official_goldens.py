@@ -26,7 +26,11 @@ import torch
 from tokenizers import Tokenizer
 
 from toklip.export_official import gather_table_rows, table_row_bytes, write_embedding_table
-from toklip.official import TextRule, canonicalize_big_vision
+import html
+
+import ftfy
+
+from toklip.official import TextRule, canonicalize_big_vision, clean_open_clip
 from toklip.preprocess import canonicalize
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -54,7 +58,24 @@ TEXTS = [
     "the the the the the the the the the the the the the the the the the the",
     "___",
     "_a_b_",
+    # open_clip's basic_clean (ftfy.fix_text + html.unescape twice) before canonicalize_text
+    "it\u2019s a \u201cquoted\u201d \u2018word\u2019 and \u02bcmodifier\u201f",
+    "&amp; &lt;b&gt; &quot;x&quot; &#39; &#x27; &eacute; &EACUTE; &NTILDE; &ampx &notit; &#128512; &#0; &#x80; "
+    "&#xD800; &#1114112; &#99999999999999999999; &AMP; &Amp; &amp;amp;amp;amp; &#65",
+    # a '<' stops ftfy's own unescaping, so these reach Python's html.unescape as written
+    "<x> &ampx &notit; &not &#0; &#x80; &#xD800; &#1114112; &AMP &amp &#65 &#x41 &#X41; &lt&gt &fjlig; &NotEqualTilde; &amp;amp;amp; &",
+    "first &amp; line\n<b>bold</b> &amp; &eacute;\nthird &amp; line",
+    "\ufb01ne \ufb02our \u0133 \u01c4 \ufb06",
+    "\uff76\uff80\uff76\uff85 halfwidth \uffe1 \uff5e \uffe8 \u3000ideo",
+    "\x1b[31mred\x1b[0m \x1b[1;32mgreen\x1b[m",
+    "e\u0301 n\u0303 combining A\u030a",
+    "c1 \x80 euro \x93quoted\x94 \x81 \x8d",
+    "controls \x00\x01\x0b\x7f \u206a \ufff9 \ufffc \ufeff end",
+    "line\u2028sep\u2029para\r\ncrlf\rcr",
 ]
+
+# Mojibake that ftfy's fix_encoding repairs: the app does not reproduce that step (src/lib/textFix.ts).
+MOJIBAKE = ["caf\u00c3\u00a9 cr\u00c3\u00a8me", "\u00e2\u0080\u009cquoted\u00e2\u0080\u009d"]
 
 RULES = [
     # what the shallow export writes (tokenizer_config of the synthetic folder: eos on, bos off, right)
@@ -97,9 +118,18 @@ def text_vectors(tok_files: dict[str, Path]) -> dict:
             r = TextRule(**rule)
             for t in TEXTS:
                 cases.append({"tokenizer": name, "rule": rule, "text": t, "clean": r.clean(t), "ids": r.ids(tok, t)})
+    for t in TEXTS:  # the app skips ftfy's mojibake repair: these vectors must not need it
+        assert ftfy.fix_text(t) == ftfy.fix_text(t, fix_encoding=False), f"{t!r} needs fix_encoding"
+    for t in MOJIBAKE:
+        assert ftfy.fix_text(t) != ftfy.fix_text(t, fix_encoding=False), f"{t!r} is not mojibake to ftfy"
     return {
-        "generated_by": "scripts/official_goldens.py (toklip.official.TextRule, canonicalize_big_vision)",
+        "generated_by": "scripts/official_goldens.py (toklip.official.TextRule, canonicalize_big_vision, "
+                        f"clean_open_clip; ftfy {ftfy.__version__})",
         "big_vision": [{"text": t, "clean": canonicalize_big_vision(t)} for t in TEXTS],
+        "open_clip": [{"text": t, "ftfy": ftfy.fix_text(t), "basic": html.unescape(html.unescape(ftfy.fix_text(t))),
+                       "clean": clean_open_clip(t)} for t in TEXTS],
+        "mojibake": [{"text": t, "ftfy": ftfy.fix_text(t), "ftfy_without_fix_encoding": ftfy.fix_text(t, fix_encoding=False)}
+                     for t in MOJIBAKE],
         "unicode": [{"text": t, "clean": canonicalize(t)} for t in TEXTS],
         "cases": cases,
     }

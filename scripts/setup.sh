@@ -22,7 +22,7 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   done
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch" 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy" 2>/dev/null; then
   echo "== Python venv (.venv)"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip

@@ -25,6 +25,7 @@ from toklip.manifest import validate_manifest
 from toklip.synthetic_official import CORPUS, build_gemma_style_json, official_files, shallow_config
 from toklip.model import TextConfig, TokLIP, TokLIPConfig, VisionConfig
 from toklip.official import (
+    clean_open_clip,
     OfficialCheckpointError,
     TextRule,
     canonicalize_big_vision,
@@ -33,6 +34,8 @@ from toklip.official import (
     official_config,
     prepare_tokenizer,
 )
+from toklip.text_fix_tables import DEFAULT_OUT as TEXT_FIX_TABLES
+from toklip.text_fix_tables import build_tables, render
 from toklip.vq import VQConfig
 
 def build_gemma_style_sp(path: Path) -> Path:
@@ -173,6 +176,23 @@ def test_canonicalize_big_vision() -> None:
     assert canonicalize_big_vision("  A  Photo_of a CAT!!  ") == "a photo of a cat"
     assert canonicalize_big_vision("don't-stop, é\u00e9") == "dontstop éé"  # ASCII punctuation is deleted
     assert canonicalize_big_vision("tab\tand\nnewline") == "tab and newline"
+
+
+def test_clean_open_clip_runs_ftfy_and_html_unescape_first() -> None:
+    # curly quotes straighten (then go as punctuation), fullwidth folds to ASCII, entities decode
+    assert clean_open_clip("It\u2019s a \u201cCAT\u201d &amp; \uff24\uff2f\uff27") == "its a cat dog"
+    assert clean_open_clip("\ufb01sh &lt;3 caf\u00e9") == "fish 3 café"
+    assert clean_open_clip("e\u0301") == "\u00e9"  # NFC
+    assert canonicalize_big_vision("It\u2019s") == "it\u2019s"  # the inner step alone keeps them
+
+
+def test_text_fix_tables_match_installed_ftfy() -> None:
+    """src/lib/textFixTables.json is what the app's copy of ftfy/html.unescape consults."""
+    committed = json.loads(TEXT_FIX_TABLES.read_text(encoding="utf-8"))
+    built = json.loads(render(build_tables()))
+    committed.pop("source")
+    built.pop("source")
+    assert committed == built, "src/lib/textFixTables.json is stale: run python -m toklip.text_fix_tables"
 
 
 def test_sentencepiece_conversion_matches_sentencepiece(tmp_path: Path) -> None:

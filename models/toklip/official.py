@@ -15,13 +15,15 @@ src/open_clip/tokenizer.py, src/tokenizer/vq_model.py):
 * the loader reads ``checkpoint['state_dict']`` (else the dict itself) and strips ``module.``; it
   keeps only matching keys and *prints* the rest. Ours refuses: every missing, unexpected or
   mis-shaped key is named in an :class:`OfficialCheckpointError`;
-* text cleaning ``canonicalize`` (big_vision): ``_`` -> space, ASCII punctuation deleted, lower-case,
-  whitespace collapsed; tokenizer ``timm/ViT-SO400M-16-SigLIP2-{256,384}`` (Gemma SentencePiece) via
+* text cleaning ``canonicalize``: open_clip's ``basic_clean`` (``ftfy.fix_text``, ``html.unescape``
+  twice, strip), then big_vision's ``canonicalize_text`` (``_`` -> space, ASCII punctuation deleted,
+  lower-case, whitespace collapsed); tokenizer ``timm/ViT-SO400M-16-SigLIP2-{256,384}`` (Gemma SentencePiece) via
   ``AutoTokenizer`` with ``padding='max_length', truncation=True, max_length=64``.
 """
 
 from __future__ import annotations
 
+import html
 import json
 import math
 import string
@@ -226,10 +228,19 @@ _ASCII_PUNCT = str.maketrans("", "", string.punctuation)
 
 def canonicalize_big_vision(text: str) -> str:
     """open_clip's ``canonicalize_text`` (from big_vision): '_' -> ' ', delete ASCII punctuation,
-    lower-case, collapse whitespace, strip. (The official pipeline also runs ftfy.fix_text and
-    html.unescape first; they only change mojibake and HTML entities.)"""
+    lower-case, collapse whitespace, strip."""
     text = text.replace("_", " ").translate(_ASCII_PUNCT).lower()
     return " ".join(text.split())
+
+
+def clean_open_clip(text: str) -> str:
+    """What open_clip's ``HFTokenizer(clean='canonicalize')`` does to a SigLIP2 prompt: ``basic_clean``
+    (``ftfy.fix_text``, ``html.unescape`` twice, strip) then :func:`canonicalize_big_vision`. ftfy
+    straightens curly quotes, maps fullwidth forms to ASCII and splits Latin ligatures, so those change
+    the ids."""
+    import ftfy
+
+    return canonicalize_big_vision(html.unescape(html.unescape(ftfy.fix_text(text))).strip())
 
 
 def _sp_proto(model_file: Path) -> Any:
@@ -325,7 +336,7 @@ class TextRule:
 
     def clean(self, text: str) -> str:
         if self.clean_rule == "big_vision":
-            return canonicalize_big_vision(text)
+            return clean_open_clip(text)
         from .preprocess import canonicalize
 
         return canonicalize(text)

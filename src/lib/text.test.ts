@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { canonicalize, canonicalizeBigVision, TextTokenizer } from './text';
+import { canonicalize, canonicalizeBigVision, cleanText, TextTokenizer } from './text';
+import { ftfyFixText, openClipBasicClean } from './textFix';
 import { readGolden } from './testutil';
 
 /** A small WordLevel tokenizer.json (tokenizers' format) for tests independent of the model folder. */
@@ -80,6 +81,8 @@ describe('text golden values from Python (src/lib/__golden__/text.json)', () => 
  */
 interface OfficialGolden {
   big_vision: { text: string; clean: string }[];
+  open_clip: { text: string; ftfy: string; basic: string; clean: string }[];
+  mojibake: { text: string; ftfy: string; ftfy_without_fix_encoding: string }[];
   unicode: { text: string; clean: string }[];
   cases: {
     tokenizer: string;
@@ -104,6 +107,28 @@ describe('official text rules against Python (src/lib/__golden__/official-text.j
     expect(golden.big_vision.length).toBeGreaterThan(10);
     for (const c of golden.big_vision)
       expect(canonicalizeBigVision(c.text), JSON.stringify(c.text)).toBe(c.clean);
+  });
+
+  it('ftfy.fix_text, html.unescape ×2 and the whole big_vision rule equal open_clip (clean_open_clip)', () => {
+    expect(golden.open_clip.length).toBeGreaterThan(20);
+    // the vectors must exercise every step, or a no-op could pass
+    expect(golden.open_clip.some((c) => c.ftfy !== c.text)).toBe(true);
+    expect(golden.open_clip.some((c) => c.basic !== c.ftfy)).toBe(true);
+    expect(golden.open_clip.some((c) => c.clean !== canonicalizeBigVision(c.text))).toBe(true);
+    for (const c of golden.open_clip) {
+      const label = JSON.stringify(c.text);
+      expect(ftfyFixText(c.text), `ftfy ${label}`).toBe(c.ftfy);
+      expect(openClipBasicClean(c.text), `basic ${label}`).toBe(c.basic);
+      expect(cleanText(c.text, 'big_vision'), `clean ${label}`).toBe(c.clean);
+    }
+  });
+
+  it('mojibake: ftfy repairs it, the app does not (documented in textFix.ts and docs/OFFICIAL.md)', () => {
+    expect(golden.mojibake.length).toBeGreaterThan(0);
+    for (const c of golden.mojibake) {
+      expect(ftfyFixText(c.text)).toBe(c.ftfy_without_fix_encoding);
+      expect(ftfyFixText(c.text)).not.toBe(c.ftfy);
+    }
   });
 
   it('the Unicode rule equals toklip.preprocess.canonicalize', () => {

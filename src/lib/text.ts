@@ -5,6 +5,7 @@
  * context_length and padding on `padding_side` (docs/CONTRACT.md, "Text" and "Large models").
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import { openClipBasicClean } from './textFix';
 
 const NOT_LETTER_NUMBER_SPACE = /[^\p{L}\p{N}\s]/gu;
 const SPACES = /\s+/gu;
@@ -36,8 +37,12 @@ export function canonicalizeBigVision(text: string): string {
 
 export type CleanRule = 'canonicalize' | 'big_vision';
 
+/**
+ * `big_vision` is all of open_clip's `HFTokenizer(clean='canonicalize')`: ftfy, HTML unescaping (textFix.ts),
+ * then `canonicalize_text`.
+ */
 export function cleanText(text: string, rule: CleanRule = 'canonicalize'): string {
-  return rule === 'big_vision' ? canonicalizeBigVision(text) : canonicalize(text);
+  return rule === 'big_vision' ? canonicalizeBigVision(openClipBasicClean(text)) : canonicalize(text);
 }
 
 /** The manifest's `text` fields that decide the ids (absent optional fields: the TokLIP-Tiny behaviour). */
