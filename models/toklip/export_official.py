@@ -42,7 +42,7 @@ from .export import write_codebook
 from .manifest import build_manifest, validate_manifest, write_manifest
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer, TextRule
-from .onnx_graphs import OPSET, VQEncoderGraph
+from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
 from .vq import AttnBlock
 
 DTYPES = ("fp32", "fp16", "int8")
@@ -58,27 +58,6 @@ WEIGHTS_LICENSE = ("TokLIP weights: License Terms of TokLIP (TencentARC; not int
 
 # --------------------------------------------------------------------------------------------------
 # Graph wrappers (inputs/outputs float32/int32 whatever the compute dtype)
-
-
-class VQDecoderFloat(nn.Module):
-    def __init__(self, model: TokLIP) -> None:
-        super().__init__()
-        self.vq = model.trunk.vq
-        self.register_buffer("mean", torch.tensor(model.cfg.mean).reshape(1, 3, 1, 1))
-        self.register_buffer("std", torch.tensor(model.cfg.std).reshape(1, 3, 1, 1))
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = self.vq.decode_ids(ids.long()).float()
-        return (x * self.std + self.mean).clamp(0.0, 1.0)
-
-
-class SemanticFloat(nn.Module):
-    def __init__(self, model: TokLIP) -> None:
-        super().__init__()
-        self.trunk = model.trunk
-
-    def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return F.normalize(self.trunk.embed_ids(ids.long()).float(), dim=-1)
 
 
 class TextEmbedsGraph(nn.Module):
@@ -155,13 +134,7 @@ def to_fp16_compute(module: nn.Module) -> nn.Module:
 
 
 def torch_export(module: nn.Module, example: torch.Tensor, in_name: str, out_name: str, path: Path) -> onnx.ModelProto:
-    module.eval()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings(), torch.no_grad():
-        warnings.simplefilter("ignore")
-        torch.onnx.export(module, (example,), str(path), input_names=[in_name], output_names=[out_name],
-                          dynamic_axes={in_name: {0: "B"}, out_name: {0: "B"}}, opset_version=OPSET,
-                          do_constant_folding=True, dynamo=False)
+    export_graph(module, example, in_name, out_name, path)
     return onnx.load(str(path), load_external_data=True)
 
 
@@ -339,8 +312,8 @@ def _examples(model: TokLIP) -> dict[str, torch.Tensor]:
 def _graph_modules(model: TokLIP) -> dict[str, tuple[nn.Module, str, str]]:
     return {
         "vq_encoder": (VQEncoderGraph(model), "pixels", "ids"),
-        "vq_decoder": (VQDecoderFloat(model), "ids", "image"),
-        "semantic_encoder": (SemanticFloat(model), "ids", "embedding"),
+        "vq_decoder": (VQDecoderGraph(model), "ids", "image"),
+        "semantic_encoder": (SemanticEncoderGraph(model), "ids", "embedding"),
         "text_encoder": (TextEmbedsGraph(model.text), "token_embeds", "embedding"),
     }
 

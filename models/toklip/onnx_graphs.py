@@ -27,7 +27,14 @@ class VQEncoderGraph(nn.Module):
         return self.vq.encode_ids(pixels).to(torch.int32)
 
 
+def _float32(x: torch.Tensor) -> torch.Tensor:
+    # A trace-time branch: an fp16-compute export (export_official) gets one Cast, an fp32 graph none.
+    return x if x.dtype == torch.float32 else x.float()
+
+
 class VQDecoderGraph(nn.Module):
+    """ids -> RGB in [0, 1] (float32 output whatever the compute dtype)."""
+
     def __init__(self, model: TokLIP) -> None:
         super().__init__()
         self.vq = model.trunk.vq
@@ -35,17 +42,19 @@ class VQDecoderGraph(nn.Module):
         self.register_buffer("std", torch.tensor(model.cfg.std).reshape(1, 3, 1, 1))
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        x = self.vq.decode_ids(ids.long())
+        x = _float32(self.vq.decode_ids(ids.long()))
         return (x * self.std + self.mean).clamp(0.0, 1.0)
 
 
 class SemanticEncoderGraph(nn.Module):
+    """ids -> l2-normalised embedding, normalised in float32."""
+
     def __init__(self, model: TokLIP) -> None:
         super().__init__()
-        self.model = model
+        self.model = model  # (the whole model, so that initializer names stay "model.<path>")
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
-        return self.model.encode_ids(ids.long())
+        return F.normalize(_float32(self.model.trunk.embed_ids(ids.long())), dim=-1)
 
 
 class TextEncoderGraph(nn.Module):
