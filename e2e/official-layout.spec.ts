@@ -16,7 +16,7 @@
  *                                outside public/, a folder missing from dist/models is hard-linked there for the run
  *   TOKLIP_PARITY_WEBGPU_MODEL   the model of the @webgpu parity test (default: the last of TOKLIP_PARITY_MODELS)
  *   TOKLIP_PARITY_REFUSED_MODEL  a folder whose variant SwiftShader and WASM must refuse (default synthetic-official-fp16)
- *   TOKLIP_PARITY_TIMEOUT_SCALE  multiplies every timeout here (full depth on SwiftShader WebGPU: try 20)
+ *   TOKLIP_PARITY_TIMEOUT_SCALE  multiplies every timeout here (full-depth TokLIP-S on SwiftShader WebGPU: 200; it took 55 min)
  *   TOKLIP_PARITY_MAX_ID_MISMATCH  fraction of VQ ids allowed to differ (default 0: identical). WASM's and the
  *                                native CPU's float kernels can flip an argmax where the two best codes are
  *                                within ~1e-5 of each other: seen once in 512 ids of a full-depth random-weight
