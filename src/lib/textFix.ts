@@ -9,7 +9,7 @@
  * transcribed by hand. Not reproduced: ftfy's mojibake repair (`fix_encoding`, e.g. "cafÃ©" → "café"),
  * a statistical heuristic; text that looks like mojibake can therefore clean differently (docs/OFFICIAL.md).
  */
-import tables from './textFixTables.json';
+import tables from './textFixTables.json' with { type: 'json' };
 
 interface Tables {
   html5: Record<string, string>;
