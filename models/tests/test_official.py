@@ -23,7 +23,7 @@ from toklip.export_official import (
 )
 from toklip.manifest import validate_manifest
 from toklip.synthetic_official import CORPUS, build_gemma_style_json, official_files, shallow_config
-from toklip.model import TextConfig, TokLIP, TokLIPConfig, VisionConfig
+from toklip.model import TokLIP
 from toklip.official import (
     clean_open_clip,
     OfficialCheckpointError,
@@ -36,7 +36,6 @@ from toklip.official import (
 )
 from toklip.text_fix_tables import DEFAULT_OUT as TEXT_FIX_TABLES
 from toklip.text_fix_tables import build_tables, render
-from toklip.vq import VQConfig
 
 def build_gemma_style_sp(path: Path) -> Path:
     """A small SentencePiece BPE model with Gemma's settings: pad/eos/bos/unk = 0/1/2/3, byte fallback,
