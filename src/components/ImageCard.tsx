@@ -1,6 +1,7 @@
 import { memo, useMemo, useState } from 'react';
 import { formatBytes, formatDb, formatMs, formatPercent } from '../lib/format';
 import { chwToRgba } from '../lib/preprocess';
+import { providerName } from '../lib/provider';
 import { idsToRows } from '../lib/tokens';
 import { removeImage, retryImage } from '../store/actions';
 import { useStore, type ImageItem, type Stage } from '../store/store';
@@ -311,8 +312,7 @@ function ImageCardImpl({ image, scores }: Props) {
       {Object.keys(image.timings).length ? (
         <details className="mt-3 text-xs text-slate-500">
           <summary className="cursor-pointer">
-            Timings ({provider === 'webgpu' ? 'WebGPU' : 'WASM'}): {formatMs(image.timings.total ?? NaN)}{' '}
-            total
+            Timings ({providerName(provider ?? 'wasm')}): {formatMs(image.timings.total ?? NaN)} total
           </summary>
           <dl
             className="mt-1 grid grid-cols-[auto_auto] justify-start gap-x-4 font-mono"

@@ -1,6 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { MODELS } from '../config/models';
+import { gpuTensorLimit } from '../lib/capacity';
 import { formatBytes, formatMs } from '../lib/format';
+import { providerName } from '../lib/provider';
 import { dismissWorkerNotice, switchModel } from '../store/actions';
 import { useStore } from '../store/store';
 
@@ -45,14 +47,10 @@ function ModelFacts() {
   const { variant, memory } = m;
   const gpu = model.limits?.gpu;
   const heap = model.limits?.wasmHeapBytes;
-  const limit = gpu
-    ? ` (WebGPU buffer limit ${formatBytes(Math.min(gpu.maxBufferSize, gpu.maxStorageBufferBindingSize))})`
-    : '';
+  const limit = gpu ? ` (WebGPU buffer limit ${formatBytes(gpuTensorLimit(gpu))})` : '';
   const parts: string[] = [];
   if (variant) {
-    const on = variant.providers?.length
-      ? `, for ${variant.providers.map((p) => (p === 'webgpu' ? 'WebGPU' : p === 'wasm' ? 'WASM' : p)).join(' / ')}`
-      : '';
+    const on = variant.providers?.length ? `, for ${variant.providers.map(providerName).join(' / ')}` : '';
     const needs = variant.requires?.length ? `, needs ${variant.requires.join(', ')}` : '';
     parts.push(`variant ${variant.dtype}${variant.compute ? ` (${variant.compute})` : ''}${on}${needs}`);
   }

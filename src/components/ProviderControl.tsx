@@ -1,9 +1,7 @@
 import { useId } from 'react';
-import type { Provider } from '../lib/provider';
+import { providerName, type Provider } from '../lib/provider';
 import { switchProvider } from '../store/actions';
 import { useStore } from '../store/store';
-
-const NAMES: Record<Provider, string> = { webgpu: 'WebGPU', wasm: 'WASM' };
 
 /** Shows the active execution provider and why, and lets the user force one. */
 export function ProviderControl() {
@@ -29,7 +27,7 @@ export function ProviderControl() {
       <span data-testid="provider-status" title={provider.reason}>
         {provider.active ? (
           <>
-            <strong className="text-slate-800">{NAMES[provider.active]}</strong>
+            <strong className="text-slate-800">{providerName(provider.active)}</strong>
             {provider.active === 'wasm' && threads
               ? `, ${threads} thread${threads > 1 ? 's' : ''}`
               : ''} — {provider.reason}

@@ -4,8 +4,8 @@
  * stays. Pure: the worker supplies what it found out about the WebGPU adapter/device.
  */
 import { formatBytes } from './format';
-import type { Manifest } from './manifest';
-import type { Provider } from './provider';
+import { embeddingTable, type Manifest } from './manifest';
+import { providerName, type Provider } from './provider';
 
 const MiB = 2 ** 20;
 const GiB = 2 ** 30;
@@ -43,7 +43,7 @@ export function bytesText(n: number): string {
 }
 
 export function tableMode(manifest: Manifest, pref: TableFetch = 'auto'): 'whole' | 'range' | null {
-  const t = manifest.text.input === 'embeddings' ? manifest.text.embedding_table : undefined;
+  const t = embeddingTable(manifest);
   if (!t) return null;
   if (pref !== 'auto') return pref;
   return t.bytes <= TABLE_WHOLE_MAX_BYTES ? 'whole' : 'range';
@@ -60,8 +60,6 @@ export function wasmNeed(manifest: Manifest, table: Capacity['table']): number |
   if (peak === undefined) return null;
   return peak + (table === 'whole' ? (manifest.text.embedding_table?.bytes ?? 0) : 0);
 }
-
-const providerName = (p: string) => (p === 'webgpu' ? 'WebGPU' : p === 'wasm' ? 'WASM' : p);
 
 /** null when the model can be loaded here, else a sentence that names the numbers and what to do instead. */
 export function refusal(manifest: Manifest, c: Capacity): string | null {

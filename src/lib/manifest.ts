@@ -4,7 +4,7 @@
  * Includes the optional fields of the official large models ("Large models" in the contract): a text
  * encoder fed token embeddings from a CPU-side table, external-data shards, variant and memory figures.
  */
-import { TABLE_DTYPES, tableRowBytes, type TableDtype } from './embeddingTable';
+import { TABLE_DTYPES, tableRowBytes, type TableDtype, type TableSpec } from './embeddingTable';
 
 export const MANIFEST_SCHEMA = 'toklip-studio/model-manifest';
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -43,13 +43,9 @@ export interface ManifestFile {
 }
 
 /** `text.embedding_table`: rows of `row_bytes`, row `id` at byte `id * row_bytes`. */
-export interface EmbeddingTableSpec {
+export interface EmbeddingTableSpec extends TableSpec {
   role: 'text_embedding';
   path: string;
-  rows: number;
-  dim: number;
-  dtype: TableDtype;
-  row_bytes: number;
   bytes: number;
   layout?: string;
 }
@@ -480,6 +476,11 @@ export function validateManifest(json: unknown): Manifest {
 
 export function fileByRole(manifest: Manifest, role: FileRole | (string & {})): ManifestFile | undefined {
   return manifest.files.find((f) => f.role === role);
+}
+
+/** The token-embedding table the text encoder's rows come from (text.input "embeddings"), else undefined. */
+export function embeddingTable(manifest: Manifest): EmbeddingTableSpec | undefined {
+  return manifest.text.input === 'embeddings' ? manifest.text.embedding_table : undefined;
 }
 
 /** The `<role>_data_<i>` entries of a graph, in external_data order. */

@@ -20,6 +20,11 @@ export interface ProviderChoice {
   forced: boolean;
 }
 
+/** How the UI and messages name a provider ("webgpu" → "WebGPU"); other strings (a manifest may list any) as given. */
+export function providerName(p: string): string {
+  return p === 'webgpu' ? 'WebGPU' : p === 'wasm' ? 'WASM' : p;
+}
+
 export function parseProvider(v: string | null | undefined): Provider | null {
   return v === 'webgpu' || v === 'wasm' ? v : null;
 }
@@ -30,7 +35,7 @@ export function isSoftwareAdapter(f: AdapterFacts): boolean {
   return /swiftshader|llvmpipe|lavapipe|softpipe|warp|basic render/.test(text);
 }
 
-export function describeAdapter(f: AdapterFacts): string {
+export function describeAdapter(f: Pick<AdapterFacts, 'vendor' | 'architecture' | 'description'>): string {
   const parts = [f.vendor, f.architecture, f.description].filter((s) => s && s.length > 0);
   return parts.length ? parts.join(' / ') : 'unknown adapter';
 }

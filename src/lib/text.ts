@@ -5,6 +5,7 @@
  * context_length and padding on `padding_side` (docs/CONTRACT.md, "Text" and "Large models").
  */
 import { Tokenizer } from '@huggingface/tokenizers';
+import type { TextManifest } from './manifest';
 import { openClipBasicClean } from './textFix';
 
 const NOT_LETTER_NUMBER_SPACE = /[^\p{L}\p{N}\s]/gu;
@@ -46,15 +47,10 @@ export function cleanText(text: string, rule: CleanRule = 'canonicalize'): strin
 }
 
 /** The manifest's `text` fields that decide the ids (absent optional fields: the TokLIP-Tiny behaviour). */
-export interface TextSpec {
-  context_length: number;
-  pad_id: number;
-  /** absent: the Unicode rule */
-  clean_rule?: 'big_vision';
-  bos_id?: number | null;
-  eos_id?: number | null;
-  padding_side?: 'left' | 'right';
-}
+export type TextSpec = Pick<
+  TextManifest,
+  'context_length' | 'pad_id' | 'clean_rule' | 'bos_id' | 'eos_id' | 'padding_side'
+>;
 
 export class TextTokenizer {
   private readonly tokenizer: Tokenizer;

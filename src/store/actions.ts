@@ -8,7 +8,7 @@ import type { TableFetch } from '../lib/capacity';
 import type { GraphRole } from '../lib/manifest';
 import { errorMap, psnr, ssim } from '../lib/metrics';
 import { denormalise } from '../lib/preprocess';
-import { chooseProvider, parseProvider, type Provider } from '../lib/provider';
+import { chooseProvider, parseProvider, providerName, type Provider } from '../lib/provider';
 import { probeWebGpu } from '../runtime/gpu';
 import { InferenceClient, InferenceError } from '../worker/client';
 import { ACTIVE_STATUSES, newPromptId, useStore, type ImageItem } from './store';
@@ -163,7 +163,7 @@ export async function loadModel(
     if (get().prompts.length === 0 || !sameModel) {
       set({ prompts: r.manifest.default_prompts.map((text) => ({ id: newPromptId(), text })) });
     }
-    announce(`${r.manifest.display_name} is ready on ${r.provider === 'webgpu' ? 'WebGPU' : 'WASM'}.`);
+    announce(`${r.manifest.display_name} is ready on ${providerName(r.provider)}.`);
     void refreshTextEmbeddings();
     // (Re)process the images already present (e.g. after a provider switch or a worker restart).
     enqueueImages(

@@ -8,6 +8,7 @@ import * as ort from 'onnxruntime-web/webgpu';
 import { refusal, tableMode, WASM_HEAP_LIMIT_BYTES, type GpuFacts } from '../lib/capacity';
 import { gatherFromTable, RowReader, type TableSpec } from '../lib/embeddingTable';
 import {
+  embeddingTable,
   externalDataFiles,
   fileByRole,
   validateManifest,
@@ -18,7 +19,7 @@ import {
 import { checkGraphAgainstManifest, readGraphShapes } from '../lib/onnxShapes';
 import { pcaColours } from '../lib/pca';
 import { preprocess } from '../lib/preprocess';
-import type { Provider } from '../lib/provider';
+import { describeAdapter, type Provider } from '../lib/provider';
 import { sha256Hex } from '../lib/sha256';
 import { TextTokenizer } from '../lib/text';
 import type {
@@ -289,8 +290,16 @@ async function tableRows(
 
 /** What the WebGPU device offers: ORT's device once it exists, else the adapter it will request (same options). */
 async function gpuFacts(): Promise<GpuFacts | null> {
-  const describe = (info: GPUAdapterInfo | undefined) =>
-    [info?.vendor, info?.architecture, info?.description].filter(Boolean).join(' / ') || 'unknown adapter';
+  const facts = (
+    info: GPUAdapterInfo | undefined,
+    features: GPUSupportedFeatures,
+    limits: GPUSupportedLimits,
+  ): GpuFacts => ({
+    adapter: describeAdapter(info ?? {}),
+    features: [...features],
+    maxBufferSize: limits.maxBufferSize,
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+  });
   let existing: GPUDevice | undefined;
   try {
     // ORT's typings say Promise<GPUDevice>; 1.30 hands out the device itself (undefined before the first session).
@@ -300,23 +309,13 @@ async function gpuFacts(): Promise<GpuFacts | null> {
   }
   try {
     if (existing && deviceLost === undefined) {
-      return {
-        adapter: describe((existing as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo),
-        features: [...existing.features],
-        maxBufferSize: existing.limits.maxBufferSize,
-        maxStorageBufferBindingSize: existing.limits.maxStorageBufferBindingSize,
-      };
+      const info = (existing as GPUDevice & { adapterInfo?: GPUAdapterInfo }).adapterInfo;
+      return facts(info, existing.features, existing.limits);
     }
     const adapter = await navigator.gpu?.requestAdapter({
       powerPreference: ort.env.webgpu.powerPreference,
     });
-    if (!adapter) return null;
-    return {
-      adapter: describe(adapter.info),
-      features: [...adapter.features],
-      maxBufferSize: adapter.limits.maxBufferSize,
-      maxStorageBufferBindingSize: adapter.limits.maxStorageBufferBindingSize,
-    };
+    return adapter ? facts(adapter.info, adapter.features, adapter.limits) : null;
   } catch {
     return null;
   }
@@ -776,7 +775,7 @@ async function bench(req: DebugRequest): Promise<number[]> {
       for (let i = 0; i < px.length; i++) px[i] = (i / px.length) * 2 - 1;
       return new ort.Tensor('float32', px, [1, 3, S, S]);
     }
-    const table = manifest.text.input === 'embeddings' ? manifest.text.embedding_table : undefined;
+    const table = embeddingTable(manifest);
     if (role === 'text_encoder' && table) {
       const x = Float32Array.from({ length: L * table.dim }, (_, i) => (((i * 7 + 5) % 100) - 50) / 500);
       return new ort.Tensor('float32', x, [1, L, table.dim]);
