@@ -30,7 +30,13 @@ import type { APIRequestContext, Page, Route } from '@playwright/test';
 import type * as OrtNode from 'onnxruntime-node';
 import { bytesText, tableMode, WASM_HEAP_LIMIT_BYTES } from '../src/lib/capacity';
 import { gatherFromTable, RowReader } from '../src/lib/embeddingTable';
-import { fileByRole, validateManifest, type GraphRole, type Manifest } from '../src/lib/manifest';
+import {
+  embeddingTable,
+  fileByRole,
+  validateManifest,
+  type GraphRole,
+  type Manifest,
+} from '../src/lib/manifest';
 import { TextTokenizer } from '../src/lib/text';
 import { expect, test } from './fixtures';
 import { makePng } from './images';
@@ -171,7 +177,7 @@ class NodeReference {
       m.text,
     );
     const ids = tokenizer.encodeBatch(prompts);
-    const table = m.text.input === 'embeddings' ? m.text.embedding_table : undefined;
+    const table = embeddingTable(m);
     if (!table)
       return (await this.run('text_encoder', new ort.Tensor('int32', ids, [prompts.length, L])))
         .data as Float32Array;
@@ -309,6 +315,20 @@ async function expectFacts(page: Page, m: Manifest, mode: 'whole' | 'range' | nu
   if (m.memory?.peak_estimate_bytes !== undefined) await expect(facts).toContainText('peak estimate');
 }
 
+/** Opens `id` on `ep`, checks the facts it shows, then the parity of `seeds`' pictures with the node reference. */
+async function openAndCheckParity(
+  page: Page,
+  request: APIRequestContext,
+  ep: string,
+  id: string,
+  opts: { range: boolean; seeds: number[] },
+): Promise<void> {
+  const m = await requireFolder(request, id);
+  await openModel(page, ep, id, opts.range ? '&table=range' : '');
+  await expectFacts(page, m, opts.range ? 'range' : tableMode(m));
+  report(id, `${ep}${opts.range ? ' (table by range)' : ''}`, await checkParity(page, id, m, opts.seeds));
+}
+
 test.describe('official layout: the app matches onnxruntime-node on the same folder', () => {
   for (const [index, id] of MODELS.entries()) {
     const range = index % 2 === 1;
@@ -320,10 +340,7 @@ test.describe('official layout: the app matches onnxruntime-node on the same fol
     }, info) => {
       test.skip(ep !== 'wasm', 'WASM here; the @webgpu test runs one model on WebGPU');
       test.setTimeout(info.timeout * SCALE);
-      const m = await requireFolder(request, id);
-      await openModel(page, ep, id, range ? '&table=range' : '');
-      await expectFacts(page, m, range ? 'range' : tableMode(m));
-      report(id, `wasm${range ? ' (table by range)' : ''}`, await checkParity(page, id, m, [0, 1]));
+      await openAndCheckParity(page, request, ep, id, { range, seeds: [0, 1] });
       expect(consoleErrors).toEqual([]);
     });
   }
@@ -336,10 +353,7 @@ test.describe('official layout: the app matches onnxruntime-node on the same fol
   }, info) => {
     test.skip(ep !== 'webgpu', 'runs on the webgpu project');
     test.setTimeout(info.timeout * SCALE);
-    const m = await requireFolder(request, WEBGPU_MODEL);
-    await openModel(page, ep, WEBGPU_MODEL);
-    await expectFacts(page, m, tableMode(m));
-    report(WEBGPU_MODEL, 'webgpu', await checkParity(page, WEBGPU_MODEL, m, [0]));
+    await openAndCheckParity(page, request, ep, WEBGPU_MODEL, { range: false, seeds: [0] });
     await expect(page.getByTestId('provider-notice')).toHaveCount(0);
     expect(consoleErrors).toEqual([]);
   });
