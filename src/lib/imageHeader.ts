@@ -20,7 +20,7 @@ export interface HeaderInfo {
   /** number of frames for GIF / APNG (acTL) / animated WebP (unknown count: 2) */
   frames?: number;
   animated?: boolean;
-  /** EXIF orientation 1..8 (JPEG APP1, WebP EXIF chunk not parsed) */
+  /** EXIF orientation 1..8 (JPEG APP1, PNG eXIf; WebP EXIF chunk not parsed) */
   orientation?: number;
   /** the file ends before the image data does (PNG without IEND, JPEG without EOI, GIF without trailer) */
   truncated?: boolean;
@@ -74,6 +74,10 @@ function sniffPng(b: Uint8Array): HeaderInfo {
     if (type === 'acTL' && at + 12 <= b.length) {
       info.frames = u32be(b, at + 8);
       info.animated = info.frames > 1;
+    }
+    // eXIf holds a bare TIFF block; browsers and Pillow's exif_transpose both honour its orientation.
+    if (type === 'eXIf' && info.orientation === undefined && at + 8 + len <= b.length) {
+      info.orientation = exifOrientation(b, at + 8, at + 8 + len);
     }
     if (type === 'IEND') {
       sawEnd = true;
