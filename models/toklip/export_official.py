@@ -39,6 +39,7 @@ from onnx import TensorProto, helper, numpy_helper
 from . import vit as vit_mod
 from .export import write_codebook
 from .manifest import build_manifest, validate_manifest, write_manifest
+from .preprocess import OFFICIAL
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer, TextRule
 from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
@@ -431,7 +432,9 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
                        default_prompts=["a photo of a cat", "a photo of a dog", "a red apple", "a car", "a tree",
                                         "a house", "the sun", "a flower"],
                        license_info={"code": "Apache-2.0 (this exporter)", "weights": WEIGHTS_LICENSE,
-                                     "data_attribution": []})
+                                     "data_attribution": []},
+                       # TokLIP's own inference transform (open_clip image_transform, bicubic, "shortest").
+                       preprocessing=OFFICIAL)
     m["id"] = model_id
     m["files"] = files
     m["text"] = {"context_length": cfg.text.context_length, "pad_id": prepared.rule.pad_id, "clean": "canonicalize",

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from .model import TokLIPConfig
+from .preprocess import LEGACY, image_mode_problems, image_section
 
 SCHEMA = "toklip-studio/model-manifest"
 SCHEMA_VERSION = 1
@@ -47,7 +48,7 @@ def file_entries(folder: Path) -> list[dict[str, Any]]:
 
 def build_manifest(cfg: TokLIPConfig, folder: Path, *, display_name: str, description: str, logit_scale: float,
                    logit_bias: float, default_prompts: list[str], license_info: dict[str, Any],
-                   training: dict[str, Any] | None = None) -> dict[str, Any]:
+                   training: dict[str, Any] | None = None, preprocessing: str = LEGACY) -> dict[str, Any]:
     metrics_path = folder / "metrics.json"
     files = file_entries(folder)
     weights = sum(f["bytes"] for f in files if f["path"].endswith(".onnx"))
@@ -57,14 +58,7 @@ def build_manifest(cfg: TokLIPConfig, folder: Path, *, display_name: str, descri
         "id": cfg.name,
         "display_name": display_name,
         "description": description,
-        "image": {
-            "size": cfg.vision.image_size,
-            "mean": list(cfg.mean),
-            "std": list(cfg.std),
-            "resize": "center_crop_then_resize",
-            "interpolation": "triangle_antialias",
-            "alpha_background": [255, 255, 255],
-        },
+        "image": image_section(cfg.vision.image_size, cfg.mean, cfg.std, preprocessing),
         "grid": {"h": cfg.grid, "w": cfg.grid},
         "downsample": cfg.vq.downsample,
         "codebook": {"size": cfg.vq.codebook_size, "dim": cfg.vq.codebook_embed_dim, "l2_normalised": True},
@@ -123,8 +117,8 @@ def validate_manifest(m: dict[str, Any], folder: Path | None = None) -> None:
     for k in ("mean", "std"):
         need(isinstance(img.get(k), list) and len(img[k]) == 3, f"image.{k} must be 3 numbers")
     need(all(s > 0 for s in img["std"]), "image.std must be positive")
-    need(img.get("resize") == "center_crop_then_resize", "image.resize must be center_crop_then_resize")
-    need(img.get("interpolation") == "triangle_antialias", "image.interpolation must be triangle_antialias")
+    mode_problems = image_mode_problems(img)
+    need(not mode_problems, "; ".join(mode_problems))
     grid, ds = m.get("grid", {}), m.get("downsample")
     need(isinstance(ds, int) and ds > 0, "downsample must be a positive integer")
     need(grid.get("h") == img["size"] // ds and grid.get("w") == img["size"] // ds,

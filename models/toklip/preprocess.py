@@ -1,4 +1,14 @@
-"""Image and text preprocessing exactly as docs/CONTRACT.md states; src/lib mirrors it in TypeScript."""
+"""Image and text preprocessing exactly as docs/CONTRACT.md states; src/lib mirrors it in TypeScript.
+
+Two image modes (manifest ``image.preprocessing``):
+- ``official_toklip``: TokLIP's inference transform (open_clip ``image_transform``, resize_mode "shortest"):
+  torchvision ``Resize(S, BICUBIC)`` + ``CenterCrop(S)`` on the PIL image, ``convert('RGB')``, ``ToTensor``,
+  ``Normalize``. Done here with Pillow alone (what torchvision calls on PIL images), so the reference runner needs
+  no torch; tests check it equals torchvision's own transform byte for byte.
+- ``center_crop_triangle_float`` (TokLIP-Tiny v1, the default when the field is absent): float composite, crop,
+  triangle resize, no rounding.
+Torch-free: numpy and Pillow only.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
+import PIL
 from PIL import Image, ImageOps
 
 
@@ -59,6 +70,147 @@ def preprocess_rgba(
     rgb = resize_square(composite_rgba(rgba, background), size) / 255.0
     x = (rgb - np.asarray(mean)) / np.asarray(std)
     return np.ascontiguousarray(x.transpose(2, 0, 1)).astype(np.float32)
+
+
+OFFICIAL = "official_toklip"
+LEGACY = "center_crop_triangle_float"
+MODES = (OFFICIAL, LEGACY)
+# What each mode writes into the manifest's "image" section besides size/mean/std (docs/CONTRACT.md).
+MODE_FIELDS: dict[str, dict[str, object]] = {
+    OFFICIAL: {"resize": "shortest_side_then_center_crop", "interpolation": "pillow_bicubic",
+               "alpha": "dropped"},
+    LEGACY: {"resize": "center_crop_then_resize", "interpolation": "triangle_antialias",
+             "alpha_background": [255, 255, 255]},
+}
+
+
+def image_section(size: int, mean: Sequence[float], std: Sequence[float], mode: str,
+                  pass_order: str = "pillow13") -> dict[str, object]:
+    """The manifest's "image" section for a preprocessing mode (``pass_order``: official mode only)."""
+    if mode not in MODE_FIELDS:
+        raise ValueError(f"unknown preprocessing mode {mode!r}; known: {', '.join(MODES)}")
+    out = {"size": size, "mean": list(mean), "std": list(std), "preprocessing": mode, **MODE_FIELDS[mode]}
+    if mode == OFFICIAL:
+        if pass_order not in PASS_ORDERS:
+            raise ValueError(f"unknown resize pass order {pass_order!r}; known: {', '.join(PASS_ORDERS)}")
+        out["resize_pass_order"] = pass_order
+    return out
+
+
+def image_mode_problems(img: dict) -> list[str]:
+    """What is wrong with an "image" section's preprocessing fields (empty: fine). Absent "preprocessing" means
+    the legacy mode (manifests written before modes had names), whose fields are required; the official mode's
+    descriptive fields may be left out but must not say something else."""
+    mode = img.get("preprocessing", LEGACY)
+    if mode not in MODE_FIELDS:
+        return [f"image.preprocessing must be one of {', '.join(MODES)}, got {mode!r}"]
+    out = []
+    for key, want in MODE_FIELDS[mode].items():
+        got = img.get(key)
+        if key != "alpha_background" and (got is not None or mode == LEGACY) and got != want:
+            out.append(f"image.{key} must be {want!r} for preprocessing {mode}, got {got!r}")
+    if mode == LEGACY:
+        bg = img.get("alpha_background")
+        if not (isinstance(bg, list) and len(bg) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in bg)):
+            out.append(f"image.alpha_background must be 3 integers 0..255 for preprocessing {LEGACY}, got {bg!r}")
+        if "resize_pass_order" in img:
+            out.append(f"image.resize_pass_order applies to {OFFICIAL} only")
+    else:
+        if img.get("resize_pass_order", "pillow13") not in PASS_ORDERS:
+            out.append(f"image.resize_pass_order must be one of {', '.join(PASS_ORDERS)}, "
+                       f"got {img['resize_pass_order']!r}")
+        if "alpha_background" in img:
+            out.append(f"image.alpha_background has no effect in {OFFICIAL} (alpha is dropped, as convert('RGB') does)")
+    return out
+
+
+def shortest_side_size(width: int, height: int, size: int) -> tuple[int, int]:
+    """torchvision ``Resize(size)`` with an int: (new_w, new_h), the short side ``size``, the long one truncated."""
+    if width <= height:
+        return size, int(size * height / width)
+    return int(size * width / height), size
+
+
+PASS_ORDERS = ("pillow13", "horizontal_first")
+
+
+def vertical_first(w: int, h: int, out_w: int, out_h: int, order: str) -> bool:
+    """Pillow 13's rule for running the vertical pass first (``ImagingResampleInner``); Pillow <= 12.1 always ran
+    the horizontal pass first (``order="horizontal_first"``). The 8-bit intermediate makes the order visible."""
+    if order not in PASS_ORDERS:
+        raise ValueError(f"unknown resize pass order {order!r}; known: {', '.join(PASS_ORDERS)}")
+    return order == "pillow13" and h - out_h > 0 and h - out_h > (w - out_w) * 2
+
+
+def pillow_pass_order() -> str:
+    """The pass order of the installed Pillow (what ``Image.resize`` does here)."""
+    major = int(PIL.__version__.split(".")[0])
+    return "pillow13" if major >= 13 else "horizontal_first"
+
+
+def pillow_bicubic(img: Image.Image, out_w: int, out_h: int, order: str = "pillow13") -> Image.Image:
+    """``Image.resize((out_w, out_h), BICUBIC)`` with the pass order of ``order``, whatever Pillow is installed:
+    one axis at a time (a one-axis resize is exactly that pass), premultiplied for RGBA/LA as Pillow does, NEAREST
+    for "P"/"1" (Pillow's own choice for them; order is irrelevant there)."""
+    w, h = img.size
+    if (out_w, out_h) == (w, h):
+        return img.copy()
+    if img.mode in ("1", "P"):
+        return img.resize((out_w, out_h), Image.Resampling.NEAREST)
+    straight = img.mode if img.mode in ("RGBA", "LA") else None
+    work = img.convert({"RGBA": "RGBa", "LA": "La"}[straight]) if straight else img
+    steps = [(w, out_h), (out_w, out_h)] if vertical_first(w, h, out_w, out_h, order) else [(out_w, h), (out_w, out_h)]
+    for step in steps:
+        if step != work.size:
+            work = work.resize(step, Image.Resampling.BICUBIC)
+    return work.convert(straight) if straight else work
+
+
+def official_toklip_rgb(img: Image.Image, size: int, order: str = "pillow13") -> np.ndarray:
+    """The uint8 [size, size, 3] picture TokLIP's transform hands to ToTensor: Pillow bicubic resize of the
+    shortest side (Pillow itself picks NEAREST for "P"/"1" and premultiplies RGBA/LA), torchvision's centre-crop
+    offsets (Python ``round``: half to even), ``convert('RGB')`` (alpha dropped, not composited)."""
+    w, h = img.size
+    nw, nh = shortest_side_size(w, h, size)
+    if (nw, nh) != (w, h):
+        img = pillow_bicubic(img, nw, nh, order)
+    top = int(round((nh - size) / 2.0))
+    left = int(round((nw - size) / 2.0))
+    img = img.crop((left, top, left + size, top + size))
+    return np.asarray(img.convert("RGB"))
+
+
+def to_tensor_normalise(rgb: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
+    """ToTensor + Normalize in float32, as torchvision computes them: uint8 HWC -> float32 CHW."""
+    x = rgb.astype(np.float32).transpose(2, 0, 1) / np.float32(255)
+    m = np.asarray(mean, dtype=np.float32).reshape(3, 1, 1)
+    s = np.asarray(std, dtype=np.float32).reshape(3, 1, 1)
+    return np.ascontiguousarray((x - m) / s, dtype=np.float32)
+
+
+def load_image(path: str | Path) -> Image.Image:
+    """Decode the first frame in the file's own mode, honouring EXIF orientation (what the user sees; the official
+    code does not apply it)."""
+    with Image.open(path) as im:
+        im.seek(0)
+        out = ImageOps.exif_transpose(im)
+        out.load()
+        return out if out is not im else im.copy()
+
+
+def preprocess_image(img: Image.Image | str | Path, image_spec: dict) -> np.ndarray:
+    """Manifest-driven preprocessing (``image`` section): float32 CHW [3, S, S], normalised."""
+    if not isinstance(img, Image.Image):
+        img = load_image(img)
+    mode = image_spec.get("preprocessing", LEGACY)
+    size, mean, std = image_spec["size"], image_spec["mean"], image_spec["std"]
+    if mode == OFFICIAL:
+        order = image_spec.get("resize_pass_order", "pillow13")
+        return to_tensor_normalise(official_toklip_rgb(img, size, order), mean, std)
+    if mode == LEGACY:
+        background = image_spec.get("alpha_background", (255, 255, 255))
+        return preprocess_rgba(np.asarray(img.convert("RGBA")), size, mean, std, background)
+    raise ValueError(f"unknown image.preprocessing {mode!r}; this toolkit knows {', '.join(MODES)}")
 
 
 def load_rgba(path: str | Path) -> np.ndarray:

@@ -2,6 +2,7 @@ import { useState, type FormEvent } from 'react';
 import { MODELS } from '../config/models';
 import { gpuTensorLimit } from '../lib/capacity';
 import { formatBytes, formatMs } from '../lib/format';
+import { PREPROCESSING_MODES, preprocessingMode } from '../lib/manifest';
 import { providerName } from '../lib/provider';
 import { dismissWorkerNotice, switchModel } from '../store/actions';
 import { useStore } from '../store/store';
@@ -106,6 +107,7 @@ export function ModelStatus() {
   const total = files.reduce((n, f) => n + f.total, 0);
   if (model.status === 'ready') {
     const m = model.manifest!;
+    const mode = preprocessingMode(m.image);
     return (
       <div className="space-y-2">
         <WorkerNotice />
@@ -128,6 +130,13 @@ export function ModelStatus() {
             {m.image.size} px input, {formatBytes(m.memory?.weights_bytes ?? total)} of weights verified
             (sha256) in {formatMs(model.loadMs ?? NaN)}.
             {m.description ? <span className="block text-slate-500">{m.description}</span> : null}
+            <span className="block text-slate-500" data-testid="model-preprocessing" data-mode={mode}>
+              Preprocessing: {PREPROCESSING_MODES[mode].label}; transparency{' '}
+              {PREPROCESSING_MODES[mode].alpha === 'dropped'
+                ? 'dropped (colour under it kept, as TokLIP does)'
+                : 'composited over a background'}
+              ; EXIF rotation applied.
+            </span>
           </p>
           <ModelPicker current={model.id} />
         </div>

@@ -8,6 +8,7 @@
  * specific message, without ever handing them to the browser's decoder.
  */
 import { isImageType, orientedSize, sniffImage, type HeaderInfo } from '../lib/imageHeader';
+import { pngForModel, type PilMode } from '../lib/pngPixels';
 
 export class ImageDecodeError extends Error {
   constructor(message: string) {
@@ -23,6 +24,11 @@ export interface DecodedImage {
   /** facts worth telling the user (animated: first frame used; CMYK; 16-bit; EXIF rotation; extreme aspect) */
   notes: string[];
   header: HeaderInfo;
+  /**
+   * The mode Pillow opens the file in, when known (PNG: decoded here as Pillow does; GIF: "P"); it picks the
+   * resampling path of the `official_toklip` preprocessing. Absent: RGB, or RGBA when a pixel is transparent.
+   */
+  mode?: PilMode;
 }
 
 /** Refuse absurd sizes before allocating (decompression bombs). */
@@ -136,6 +142,10 @@ export async function decodeImage(blob: Blob, name = ''): Promise<DecodedImage> 
   const header = sniffImage(bytes);
   checkHeader(header, name);
   if (!isImageType(header.type)) throw new ImageDecodeError('not an image');
+  if (header.type === 'png') {
+    const png = decodePng(bytes, header);
+    if (png) return png;
+  }
   const mime = header.type === 'jpeg' ? 'image/jpeg' : `image/${header.type}`;
 
   let bitmap: ImageBitmap;
@@ -168,8 +178,37 @@ export async function decodeImage(blob: Blob, name = ''): Promise<DecodedImage> 
     if (expected && (expected.width !== width || expected.height !== height) && !header.animated) {
       notes.push(`decoded as ${width}×${height}, the header says ${expected.width}×${expected.height}`);
     }
-    return { rgba: data, width, height, notes, header };
+    if (header.type === 'png') notes.push("decoded by the browser: its pixels may differ from Pillow's");
+    // Pillow opens GIFs as palette images and so resizes them with NEAREST.
+    return {
+      rgba: data,
+      width,
+      height,
+      notes,
+      header,
+      ...(header.type === 'gif' ? { mode: 'P' as const } : {}),
+    };
   } finally {
     bitmap.close();
   }
+}
+
+/**
+ * PNGs are decoded in JS (fast-png) rather than by the browser: the browser hands pixels back through a
+ * premultiplied canvas (transparent colours lost, partial alpha rounded) and hides the file's mode, and the
+ * `official_toklip` preprocessing needs both exactly as Pillow reads them. Returns null when fast-png can't read
+ * the file, so the browser's decoder gets its chance.
+ */
+function decodePng(bytes: Uint8Array, header: HeaderInfo): DecodedImage | null {
+  let px: ReturnType<typeof pngForModel>;
+  try {
+    px = pngForModel(bytes, header.orientation);
+  } catch {
+    return null;
+  }
+  const { width, height } = px;
+  if (width < 1 || height < 1) throw new ImageDecodeError('the image has no pixels');
+  const notes = notesFor(header, width, height);
+  if (px.note) notes.push(px.note);
+  return { rgba: px.rgba, width, height, notes, header, mode: px.mode };
 }

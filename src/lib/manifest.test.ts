@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { externalDataFiles, ManifestError, validateManifest } from './manifest';
+import { externalDataFiles, ManifestError, preprocessingMode, validateManifest } from './manifest';
 import { sampleManifest, sampleOfficialManifest } from './testutil';
 
 function problems(m: unknown): string[] {
@@ -15,6 +15,40 @@ function problems(m: unknown): string[] {
 describe('validateManifest', () => {
   it('accepts the contract example', () => {
     expect(validateManifest(sampleManifest()).grid).toEqual({ h: 16, w: 16 });
+  });
+
+  it('reads the preprocessing mode: absent = legacy, official_toklip with or without its descriptive fields', () => {
+    const legacy = sampleManifest();
+    expect(preprocessingMode(validateManifest(legacy).image)).toBe('center_crop_triangle_float');
+    const official = sampleManifest();
+    official.image = {
+      size: 128,
+      mean: [0.5, 0.5, 0.5],
+      std: [0.5, 0.5, 0.5],
+      preprocessing: 'official_toklip',
+    };
+    expect(preprocessingMode(validateManifest(official).image)).toBe('official_toklip');
+    (official.image as Record<string, unknown>).resize = 'shortest_side_then_center_crop';
+    (official.image as Record<string, unknown>).interpolation = 'pillow_bicubic';
+    expect(problems(official)).toEqual([]);
+  });
+
+  it('refuses unknown modes and fields that contradict the mode', () => {
+    const unknown = sampleManifest();
+    (unknown.image as Record<string, unknown>).preprocessing = 'squash';
+    expect(problems(unknown)).toEqual([
+      'manifest.image.preprocessing: expected one of "official_toklip", "center_crop_triangle_float", got "squash"',
+    ]);
+    const mixed = sampleManifest();
+    (mixed.image as Record<string, unknown>).preprocessing = 'official_toklip';
+    expect(problems(mixed)).toEqual([
+      'manifest.image.resize: expected one of "shortest_side_then_center_crop", got "center_crop_then_resize"',
+      'manifest.image.interpolation: expected one of "pillow_bicubic", got "triangle_antialias"',
+      "manifest.image.alpha_background: has no effect in official_toklip (alpha is dropped, as convert('RGB') does)",
+    ]);
+    const bare = sampleManifest();
+    delete (bare.image as Record<string, unknown>).resize;
+    expect(problems(bare)).toEqual(['manifest.image.resize: expected a string, got nothing']);
   });
 
   it('rejects another schema version with a clear message', () => {

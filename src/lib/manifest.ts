@@ -5,6 +5,8 @@
  * encoder fed token embeddings from a CPU-side table, external-data shards, variant and memory figures.
  */
 import { TABLE_DTYPES, tableRowBytes, type TableDtype, type TableSpec } from './embeddingTable';
+import { PASS_ORDERS, type PassOrder } from './pillowResample';
+import type { PreprocessingMode } from './preprocess';
 
 export const MANIFEST_SCHEMA = 'toklip-studio/model-manifest';
 export const MANIFEST_SCHEMA_VERSION = 1;
@@ -86,13 +88,44 @@ export interface MemorySpec {
   note?: string;
 }
 
+/** docs/CONTRACT.md "Preprocessing": each mode fixes resize order, filter, rounding and the alpha rule. */
+export const PREPROCESSING_MODES: Record<
+  PreprocessingMode,
+  { resize: string; interpolation: string; label: string; alpha: string }
+> = {
+  official_toklip: {
+    resize: 'shortest_side_then_center_crop',
+    interpolation: 'pillow_bicubic',
+    label: "TokLIP's own (torchvision): shortest side → S with Pillow bicubic, centre crop",
+    alpha: 'dropped',
+  },
+  center_crop_triangle_float: {
+    resize: 'center_crop_then_resize',
+    interpolation: 'triangle_antialias',
+    label: 'centre crop → S with a float triangle filter (TokLIP-Tiny v1)',
+    alpha: 'composited',
+  },
+};
+
 export interface ImageSpec {
   size: number;
   mean: [number, number, number];
   std: [number, number, number];
-  resize: 'center_crop_then_resize';
-  interpolation: 'triangle_antialias';
-  alpha_background: [number, number, number];
+  /** absent in manifests written before modes had names: `center_crop_triangle_float` */
+  preprocessing?: PreprocessingMode;
+  resize?: string;
+  interpolation?: string;
+  /** `center_crop_triangle_float` only */
+  alpha_background?: [number, number, number];
+  /** `official_toklip`: "dropped" (descriptive) */
+  alpha?: string;
+  /** `official_toklip`: which Pillow version's resize pass order to follow; absent: `pillow13` */
+  resize_pass_order?: PassOrder;
+}
+
+/** The preprocessing mode a manifest's image section names (absent: the legacy mode). */
+export function preprocessingMode(image: ImageSpec): PreprocessingMode {
+  return image.preprocessing ?? 'center_crop_triangle_float';
 }
 
 export interface Manifest {
@@ -248,6 +281,39 @@ const unsafePath = (path: string): boolean =>
 
 const DATA_ROLE = /^(.+)_data_(\d+)$/;
 
+/**
+ * The image section's preprocessing fields. Absent `preprocessing` = the legacy mode, whose fields are required (as
+ * they always were); the official mode's descriptive fields may be left out but must not say something else.
+ */
+function checkPreprocessing(c: Checker, image: Obj, P: string): void {
+  const modes = Object.keys(PREPROCESSING_MODES) as PreprocessingMode[];
+  const mode = (image.preprocessing ?? 'center_crop_triangle_float') as PreprocessingMode;
+  if (image.preprocessing !== undefined) c.str(image, 'preprocessing', P, { oneOf: modes });
+  const spec = PREPROCESSING_MODES[mode];
+  if (!spec) return;
+  const legacy = mode === 'center_crop_triangle_float';
+  for (const key of ['resize', 'interpolation'] as const) {
+    if (legacy || image[key] !== undefined) c.str(image, key, P, { oneOf: [spec[key]] });
+  }
+  if (legacy) {
+    c.triple(
+      image,
+      'alpha_background',
+      P,
+      (x) => Number.isInteger(x) && x >= 0 && x <= 255,
+      'integers 0..255',
+    );
+    if (image.resize_pass_order !== undefined)
+      c.problems.push(`${P}.resize_pass_order: applies to official_toklip only`);
+  } else {
+    if (image.resize_pass_order !== undefined) c.str(image, 'resize_pass_order', P, { oneOf: PASS_ORDERS });
+    if (image.alpha_background !== undefined)
+      c.problems.push(
+        `${P}.alpha_background: has no effect in ${mode} (alpha is dropped, as convert('RGB') does)`,
+      );
+  }
+}
+
 function checkText(c: Checker, text: Obj, P: string): void {
   const T = `${P}.text`;
   c.num(text, 'context_length', T, { int: true, positive: true });
@@ -387,15 +453,7 @@ export function validateManifest(json: unknown): Manifest {
     c.num(image, 'size', `${P}.image`, { int: true, positive: true });
     c.triple(image, 'mean', `${P}.image`, Number.isFinite, 'finite numbers');
     c.triple(image, 'std', `${P}.image`, (x) => Number.isFinite(x) && x > 0, 'positive numbers');
-    c.str(image, 'resize', `${P}.image`, { oneOf: ['center_crop_then_resize'] });
-    c.str(image, 'interpolation', `${P}.image`, { oneOf: ['triangle_antialias'] });
-    c.triple(
-      image,
-      'alpha_background',
-      `${P}.image`,
-      (x) => Number.isInteger(x) && x >= 0 && x <= 255,
-      'integers 0..255',
-    );
+    checkPreprocessing(c, image, `${P}.image`);
   }
   const grid = c.obj(m, 'grid', P);
   if (Object.keys(grid).length) {

@@ -324,7 +324,13 @@ async function processImage(id: string): Promise<void> {
     });
 
     const tok = await client.request<'tokenize'>(
-      { kind: 'tokenize', rgba: decoded.rgba.buffer, width: decoded.width, height: decoded.height },
+      {
+        kind: 'tokenize',
+        rgba: decoded.rgba.buffer,
+        width: decoded.width,
+        height: decoded.height,
+        ...(decoded.mode ? { mode: decoded.mode } : {}),
+      },
       [decoded.rgba.buffer],
     );
     if (!exists(id)) return;

@@ -18,6 +18,7 @@ import {
 } from '../lib/manifest';
 import { checkGraphAgainstManifest, readGraphShapes } from '../lib/onnxShapes';
 import { pcaColours } from '../lib/pca';
+import type { PilMode } from '../lib/pngPixels';
 import { preprocess } from '../lib/preprocess';
 import { describeAdapter, type Provider } from '../lib/provider';
 import { sha256Hex } from '../lib/sha256';
@@ -656,13 +657,18 @@ function checkDims(role: string, dims: readonly number[], want: number[]): void 
 type Handled<K extends RequestKind> = { result: ResultByKind[K]; transfer: Transferable[] };
 type EmbedHandled = { result: EmbedResult; transfer: Transferable[] };
 
-async function tokenize(rgba: ArrayBuffer, width: number, height: number): Promise<Handled<'tokenize'>> {
+async function tokenize(
+  rgba: ArrayBuffer,
+  width: number,
+  height: number,
+  mode: PilMode | undefined,
+): Promise<Handled<'tokenize'>> {
   const t0 = performance.now();
   const { manifest } = loaded();
   const S = manifest.image.size;
   let pixels: Float32Array;
   try {
-    pixels = preprocess({ data: new Uint8ClampedArray(rgba), width, height }, manifest.image);
+    pixels = preprocess({ data: new Uint8ClampedArray(rgba), width, height, mode }, manifest.image);
   } catch (e) {
     throw new WorkerError('image', (e as Error).message);
   }
@@ -861,7 +867,7 @@ async function handle(req: WorkerRequest): Promise<void> {
         return;
       }
       case 'tokenize': {
-        const { result, transfer } = await tokenize(req.rgba, req.width, req.height);
+        const { result, transfer } = await tokenize(req.rgba, req.width, req.height, req.mode);
         post({ kind: 'result', requestId: req.requestId, request: 'tokenize', result }, transfer);
         return;
       }

@@ -4,6 +4,7 @@
  */
 import type { GpuFacts, TableFetch } from '../lib/capacity';
 import type { GraphRole, Manifest } from '../lib/manifest';
+import type { PilMode } from '../lib/pngPixels';
 import type { Provider } from '../lib/provider';
 
 export type ErrorCode =
@@ -61,6 +62,8 @@ export interface TokenizeRequest {
   rgba: ArrayBuffer;
   width: number;
   height: number;
+  /** the mode Pillow opens the file in, when the decoder knows it (src/lib/pngPixels.ts) */
+  mode?: PilMode;
 }
 
 export interface DecodeRequest {
