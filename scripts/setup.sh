@@ -22,13 +22,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   done
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy" 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision')" 2>/dev/null; then
   echo "== Python venv (.venv)"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
   # Pinned: torch==2.13.0 is the CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
   .venv/bin/pip install -q torch==2.13.0
   .venv/bin/pip install -q -e 'models[test,official]'
+  # torchvision only as the reference for the official preprocessing tests (toklip.tv_reference). --no-deps: its
+  # declared torch requirement would otherwise replace the pinned CPU wheel.
+  .venv/bin/pip install -q --no-deps torchvision==0.28.0
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

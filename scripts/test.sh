@@ -32,5 +32,8 @@ $PY -m toklip.evaluate --bundle public/models/toklip-tiny --data models/data --c
 step "python: shallow official-layout model folders for the app's e2e (gitignored)"
 rm -rf public/models/synthetic-official-* && $PY -m toklip.synthetic_official --depth shallow --out "$(mktemp -d)" --export public/models --id synthetic-official --dtype fp32 int8 fp16
 
+step "python: official preprocessing corpus for Vitest (models/.cache/preprocess-corpus, gitignored)"
+$PY -m toklip.preprocess_corpus
+
 step "app: lint, typecheck, unit, e2e"
 npm test
