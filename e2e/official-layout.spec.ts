@@ -359,6 +359,92 @@ test.describe('official layout: the app matches onnxruntime-node on the same fol
   });
 });
 
+// ---- official preprocessing, end to end -------------------------------------------------------------------
+
+const CORPUS = resolve(ROOT, process.env.TOKLIP_PREPROCESS_CORPUS ?? 'models/.cache/preprocess-corpus');
+/** Corpus PNGs of many shapes and Pillow modes (photos, partial alpha, palette + tRNS, LA, 2-bit grey, 1×1 …). */
+const E2E_PNGS = [
+  'photo00-640x480.png',
+  'photo05-513x300.png',
+  'photo11-199x401.png',
+  'odd-97x61.png',
+  'tall-5x300.png',
+  'rgba-partial-300x211.png',
+  'p8-trns-140x100.png',
+  'la-123x77.png',
+  'l2bit-45x33.png',
+  'one-64x40.png',
+];
+const E2E_PNGS_WEBGPU = ['photo01-301x200.png', 'rgba-partial-300x211.png'];
+
+/** TokLIP's own pipeline on the same files: Pillow → torchvision transform → onnxruntime (toklip.tv_reference). */
+function pythonReferenceIds(id: string, files: string[]): Record<string, number[]> {
+  const missing = files.filter((f) => !existsSync(resolve(CORPUS, f)));
+  if (missing.length) {
+    throw new Error(
+      `${missing.join(', ')} missing from ${CORPUS}: build the corpus with .venv/bin/python -m toklip.preprocess_corpus`,
+    );
+  }
+  const out = execFileSync(
+    resolve(ROOT, '.venv/bin/python'),
+    ['-m', 'toklip.tv_reference', '--model', resolve(DIR, id), ...files.map((f) => resolve(CORPUS, f))],
+    { encoding: 'utf8', cwd: ROOT },
+  );
+  return JSON.parse(out) as Record<string, number[]>;
+}
+
+async function checkPythonIds(page: Page, ep: string, request: APIRequestContext, files: string[]) {
+  const id = MODELS[0]!;
+  const m = await requireFolder(request, id);
+  expect(m.image.preprocessing, `${id} is an official export`).toBe('official_toklip');
+  const want = pythonReferenceIds(id, files);
+  await openModel(page, ep, id);
+  await expect(page.getByTestId('model-preprocessing')).toHaveAttribute('data-mode', 'official_toklip');
+  await page.getByTestId('file-input').setInputFiles(files.map((f) => resolve(CORPUS, f)));
+  let differ = 0;
+  let total = 0;
+  for (const f of files) {
+    const card = page.locator(`[data-testid="image-card"][data-name="${f}"]`);
+    await expect(card, `${f} finished`).toHaveAttribute('data-status', 'done', { timeout: 120_000 * SCALE });
+    const got = (JSON.parse((await card.getAttribute('data-ids'))!) as number[][]).flat();
+    expect(got.length, `${f}: number of ids`).toBe(want[f]!.length);
+    const bad = got.filter((v, k) => v !== want[f]![k]).length;
+    differ += bad;
+    total += got.length;
+    expect(got, `${f}: VQ ids, app (${ep}) vs Pillow → torchvision → onnxruntime`).toEqual(want[f]);
+  }
+  console.log(
+    `official preprocessing ${id} ${ep}: ${differ}/${total} VQ ids differ over ${files.length} PNGs`,
+  );
+}
+
+test.describe('official_toklip preprocessing: the app sees PNGs exactly as TokLIP does', () => {
+  test('VQ ids of PNGs of many shapes and modes equal the Python reference on WASM', async ({
+    page,
+    ep,
+    request,
+    consoleErrors,
+  }, info) => {
+    test.skip(ep !== 'wasm', 'WASM here; the @webgpu test runs two pictures on WebGPU');
+    test.setTimeout(info.timeout * SCALE);
+    await checkPythonIds(page, ep, request, E2E_PNGS);
+    expect(consoleErrors).toEqual([]);
+  });
+
+  test('VQ ids of PNGs equal the Python reference on WebGPU @webgpu', async ({
+    page,
+    ep,
+    request,
+    consoleErrors,
+  }, info) => {
+    test.skip(ep !== 'webgpu', 'runs on the webgpu project');
+    test.setTimeout(info.timeout * SCALE);
+    await checkPythonIds(page, ep, request, E2E_PNGS_WEBGPU);
+    await expect(page.getByTestId('provider-notice')).toHaveCount(0);
+    expect(consoleErrors).toEqual([]);
+  });
+});
+
 // ---- refusals --------------------------------------------------------------------------------------------
 
 /** Serves models/<id>/… from the folder `from`, with its manifest edited. */
