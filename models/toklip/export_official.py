@@ -41,8 +41,10 @@ from .export import write_codebook
 from .manifest import build_manifest, validate_manifest, write_manifest
 from .preprocess import OFFICIAL
 from .model import TextTransformer, TokLIP
-from .official import PreparedTokenizer, TextRule
+from .official import PreparedTokenizer
 from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
+# The table's readers are torch-free (toklip.runtime uses them); re-exported for existing callers.
+from .textok import TextRule, gather_table_rows, table_row_bytes  # noqa: F401
 from .vq import AttnBlock
 
 DTYPES = ("fp32", "fp16", "int8")
@@ -243,10 +245,6 @@ def quantize_int8_weights(proto: onnx.ModelProto, min_elements: int = 4096) -> t
 # Token-embedding table
 
 
-def table_row_bytes(dtype: str, dim: int) -> int:
-    return {"fp32": 4 * dim, "fp16": 2 * dim, "int8": 4 + dim}[dtype]
-
-
 def write_embedding_table(weight: torch.Tensor, path: Path, dtype: str, chunk: int = 8192) -> None:
     """fp32/fp16: little-endian rows [V, D]. int8: per row, a float32 LE scale then D int8 values
     (value = int8 * scale, symmetric, scale = max|row| / 127)."""
@@ -266,23 +264,6 @@ def write_embedding_table(weight: torch.Tensor, path: Path, dtype: str, chunk: i
                 rec[:, :4] = scale.view(np.uint8).reshape(-1, 4)
                 rec[:, 4:] = q.view(np.uint8)
                 fh.write(rec.tobytes())
-
-
-def gather_table_rows(path: Path, table: dict[str, Any], ids: np.ndarray) -> np.ndarray:
-    """What the app does: ids [B, L] -> float32 [B, L, dim], reading only the rows it needs."""
-    dim, dtype, rb = table["dim"], table["dtype"], table["row_bytes"]
-    out = np.empty(ids.shape + (dim,), dtype=np.float32)
-    with open(path, "rb") as fh:
-        for idx in np.ndindex(ids.shape):
-            fh.seek(int(ids[idx]) * rb)
-            raw = fh.read(rb)
-            if dtype == "fp32":
-                out[idx] = np.frombuffer(raw, "<f4")
-            elif dtype == "fp16":
-                out[idx] = np.frombuffer(raw, "<f2").astype(np.float32)
-            else:
-                out[idx] = np.frombuffer(raw[4:], np.int8).astype(np.float32) * np.frombuffer(raw[:4], "<f4")[0]
-    return out
 
 
 # --------------------------------------------------------------------------------------------------
@@ -521,11 +502,8 @@ def text_ids(folder: Path, texts: Sequence[str]) -> np.ndarray:
     from tokenizers import Tokenizer
 
     m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    t = m["text"]
-    rule = TextRule(t["context_length"], t["pad_id"], t.get("bos_id"), t.get("eos_id"), t.get("padding_side", "right"),
-                    t.get("clean_rule", "unicode"))
     tok = Tokenizer.from_file(str(folder / "tokenizer.json"))
-    return np.asarray([rule.ids(tok, s) for s in texts], dtype=np.int64)
+    return TextRule.from_manifest(m["text"]).array(tok, texts).astype(np.int64)
 
 
 def embed_texts(folder: Path, texts: Sequence[str]) -> np.ndarray:

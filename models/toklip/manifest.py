@@ -6,10 +6,12 @@ import hashlib
 import json
 import math
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from .model import TokLIPConfig
 from .preprocess import LEGACY, image_mode_problems, image_section
+
+if TYPE_CHECKING:  # only for build_manifest's annotation: validation and the runner must not need torch
+    from .model import TokLIPConfig
 
 SCHEMA = "toklip-studio/model-manifest"
 SCHEMA_VERSION = 1

@@ -23,10 +23,8 @@ src/open_clip/tokenizer.py, src/tokenizer/vq_model.py):
 
 from __future__ import annotations
 
-import html
 import json
 import math
-import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
@@ -35,6 +33,8 @@ import torch
 from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers
 
 from .model import TextConfig, TokLIP, TokLIPConfig, VisionConfig
+# The text rule is torch-free (toklip.runtime uses it); re-exported here, where the official front end lives.
+from .textok import TextRule, canonicalize_big_vision, clean_open_clip  # noqa: F401
 from .vit import causal_mask
 from .vq import VQConfig
 
@@ -221,26 +221,8 @@ def load_official(variant_or_cfg: str | TokLIPConfig, checkpoint: Path, vq: Path
 
 
 # --------------------------------------------------------------------------------------------------
-# Text: big_vision canonicalize, the Gemma tokenizer as tokenizer.json, special tokens and padding
-
-_ASCII_PUNCT = str.maketrans("", "", string.punctuation)
-
-
-def canonicalize_big_vision(text: str) -> str:
-    """open_clip's ``canonicalize_text`` (from big_vision): '_' -> ' ', delete ASCII punctuation,
-    lower-case, collapse whitespace, strip."""
-    text = text.replace("_", " ").translate(_ASCII_PUNCT).lower()
-    return " ".join(text.split())
-
-
-def clean_open_clip(text: str) -> str:
-    """What open_clip's ``HFTokenizer(clean='canonicalize')`` does to a SigLIP2 prompt: ``basic_clean``
-    (``ftfy.fix_text``, ``html.unescape`` twice, strip) then :func:`canonicalize_big_vision`. ftfy
-    straightens curly quotes, maps fullwidth forms to ASCII and splits Latin ligatures, so those change
-    the ids."""
-    import ftfy
-
-    return canonicalize_big_vision(html.unescape(html.unescape(ftfy.fix_text(text))).strip())
+# Text: the Gemma tokenizer as tokenizer.json and its special tokens and padding (the cleaning and the
+# TextRule that applies them are in toklip.textok)
 
 
 def _sp_proto(model_file: Path) -> Any:
@@ -315,41 +297,6 @@ def _plain(tok: Tokenizer) -> Tokenizer:
     d["padding"] = None
     d["truncation"] = None
     return Tokenizer.from_str(json.dumps(d, ensure_ascii=False))
-
-
-@dataclass(frozen=True)
-class TextRule:
-    """How ids reach the text tower: clean -> encode without special tokens -> keep
-    ``context_length - n_special`` ids -> [bos] ids [eos] -> pad to ``context_length`` on
-    ``padding_side`` with ``pad_id`` (what HF ``padding='max_length', truncation=True`` does)."""
-
-    context_length: int
-    pad_id: int
-    bos_id: int | None
-    eos_id: int | None
-    padding_side: str  # "right" | "left"
-    clean_rule: str = "big_vision"
-
-    def to_manifest(self) -> dict[str, Any]:
-        return {"bos_id": self.bos_id, "eos_id": self.eos_id, "padding_side": self.padding_side,
-                "clean_rule": self.clean_rule}
-
-    def clean(self, text: str) -> str:
-        if self.clean_rule == "big_vision":
-            return clean_open_clip(text)
-        from .preprocess import canonicalize
-
-        return canonicalize(text)
-
-    def ids(self, tok: Tokenizer, text: str) -> list[int]:
-        clean = self.clean(text)
-        body = tok.encode(clean, add_special_tokens=False).ids if clean else []
-        n_special = (self.bos_id is not None) + (self.eos_id is not None)
-        body = body[: max(self.context_length - n_special, 0)]
-        ids = ([self.bos_id] if self.bos_id is not None else []) + body + ([self.eos_id] if self.eos_id is not None else [])
-        ids = ids[: self.context_length]
-        pad = [self.pad_id] * (self.context_length - len(ids))
-        return pad + ids if self.padding_side == "left" else ids + pad
 
 
 @dataclass
