@@ -191,6 +191,40 @@ def photo_cases(limit: int = len(PHOTO_SHAPES)) -> list[Case]:
     return cases
 
 
+JPEG_VARIANTS: list[tuple[tuple[int, int], dict[str, object], str]] = [
+    ((640, 480), {"quality": 85}, "RGB"), ((800, 533), {"quality": 95, "subsampling": 0}, "RGB"),
+    ((512, 768), {"quality": 75, "progressive": True}, "RGB"), ((301, 200), {"quality": 90}, "RGB"),
+    ((1024, 683), {"quality": 60}, "RGB"), ((480, 640), {"quality": 85}, "L"),
+    ((777, 555), {"quality": 92, "subsampling": 1}, "RGB"), ((257, 256), {"quality": 80}, "RGB"),
+    ((1280, 720), {"quality": 88, "optimize": True}, "RGB"), ((199, 401), {"quality": 70}, "RGB"),
+]
+
+
+def jpeg_cases(out: Path) -> list[dict]:
+    """Ten JPEGs made from Debian photos (4:2:0/4:2:2/4:4:4, progressive, greyscale, quality 60–95) and Pillow's
+    decode of each (``<name>.pillow.rgb``, uint8 RGB at full size): the browser decodes JPEGs itself, so the
+    e2e suite measures how far its pixels and ids are from Pillow's."""
+    from .data.sources import dpkg_files, is_installed  # noqa: PLC0415
+
+    sources = []
+    for pkg in PHOTO_PACKAGES:
+        if is_installed(pkg):
+            files = sorted(p for p in dpkg_files(pkg) if p.lower().endswith((".jpg", ".jpeg")))
+            sources += files[1 :: max(1, len(files) // 3)][:3]
+    entries = []
+    for i, (src, (shape, opts, mode)) in enumerate(zip(sources, JPEG_VARIANTS)):
+        name = f"jpeg{i:02d}-{shape[0]}x{shape[1]}"
+        with Image.open(src) as im:
+            im.convert("RGB").resize(shape, Image.Resampling.LANCZOS).convert(mode).save(out / f"{name}.jpg", **opts)
+        dec = load_image(out / f"{name}.jpg").convert("RGB")
+        (out / f"{name}.pillow.rgb").write_bytes(np.asarray(dec).tobytes())
+        entries.append({"name": name, "jpeg": f"{name}.jpg", "pillow_rgb": f"{name}.pillow.rgb", "width": dec.size[0],
+                        "height": dec.size[1], "options": {k: v for k, v in opts.items()}, "mode": mode})
+    if len(entries) < len(JPEG_VARIANTS):
+        print(f"WARNING: only {len(entries)} JPEGs (Debian photo packages missing)", file=sys.stderr)
+    return entries
+
+
 def build(out: Path, photos: bool = True) -> dict:
     from . import tv_reference  # noqa: PLC0415  (torch + torchvision: test-time only)
 
@@ -213,7 +247,7 @@ def build(out: Path, photos: bool = True) -> dict:
         index.append(entry)
     # torchvision calls the installed Pillow, so the vectors follow its pass order (pillow13 from Pillow 13 on).
     meta = {"pillow": PIL.__version__, "torchvision": _tv_version(), "pass_order": pillow_pass_order(),
-            "mean": [0.5] * 3, "std": [0.5] * 3, "cases": index}
+            "mean": [0.5] * 3, "std": [0.5] * 3, "cases": index, "jpegs": jpeg_cases(out) if photos else []}
     (out / "index.json").write_text(json.dumps(meta, indent=1) + "\n")
     return meta
 

@@ -53,6 +53,8 @@ if (DEBUG) {
     loseGpuDevice: () => client.debug('lose-device'),
     stats: () => client.debug('stats'),
     bench: (role: GraphRole, runs: number, warmup: number) => client.debug('bench', { role, runs, warmup }),
+    /** the app's own decoder on a file, for comparing its pixels with Pillow's (e2e/jpeg-decode.spec.ts) */
+    decode: (blob: Blob, name: string) => decodeImage(blob, name),
   };
 }
 
