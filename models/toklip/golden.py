@@ -49,6 +49,10 @@ def preprocess_cases(size: int, mean: list[float], std: list[float]) -> list[dic
         "noise_tall_alpha": (61, 97, True),
         "tiny_upscale": (7, 5, True),
         "exact_size": (size, size, False),
+        # Odd crop margins (101, 37, 101): floor((w - m) / 2) vs a rounding crop differ only here.
+        "odd_margin_wide": (301, 200, False),
+        "odd_margin_tall_alpha": (60, 97, True),
+        "odd_margin_tall": (200, 301, False),
     }.items():
         rgba = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
         if not alpha:
