@@ -8,7 +8,8 @@
  * specific message, without ever handing them to the browser's decoder.
  */
 import { isImageType, orientedSize, sniffImage, type HeaderInfo } from '../lib/imageHeader';
-import { pngForModel, type PilMode } from '../lib/pngPixels';
+import type { ModedPixels, PilMode } from '../lib/pngPixels';
+import { decodePngOffThread } from './pngDecoder';
 
 export class ImageDecodeError extends Error {
   constructor(message: string) {
@@ -143,7 +144,7 @@ export async function decodeImage(blob: Blob, name = ''): Promise<DecodedImage> 
   checkHeader(header, name);
   if (!isImageType(header.type)) throw new ImageDecodeError('not an image');
   if (header.type === 'png') {
-    const png = decodePng(bytes, header);
+    const png = await decodePng(bytes, header);
     if (png) return png;
   }
   const mime = header.type === 'jpeg' ? 'image/jpeg' : `image/${header.type}`;
@@ -194,15 +195,15 @@ export async function decodeImage(blob: Blob, name = ''): Promise<DecodedImage> 
 }
 
 /**
- * PNGs are decoded in JS (fast-png) rather than by the browser: the browser hands pixels back through a
+ * PNGs are decoded in JS (fast-png, in a worker) rather than by the browser: the browser hands pixels back through a
  * premultiplied canvas (transparent colours lost, partial alpha rounded) and hides the file's mode, and the
  * `official_toklip` preprocessing needs both exactly as Pillow reads them. Returns null when fast-png can't read
  * the file, so the browser's decoder gets its chance.
  */
-function decodePng(bytes: Uint8Array, header: HeaderInfo): DecodedImage | null {
-  let px: ReturnType<typeof pngForModel>;
+async function decodePng(bytes: Uint8Array, header: HeaderInfo): Promise<DecodedImage | null> {
+  let px: ModedPixels;
   try {
-    px = pngForModel(bytes, header.orientation);
+    px = await decodePngOffThread(bytes, header.orientation);
   } catch {
     return null;
   }
