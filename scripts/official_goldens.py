@@ -2,7 +2,7 @@
 the Python toolkit so that the TypeScript units (src/lib/text.test.ts, src/lib/embeddingTable.test.ts)
 compare against the exporter's own code rather than against numbers typed by hand.
 
-    .venv/bin/python scripts/official_goldens.py [--tokenizer public/models/synthetic-official-fp32/tokenizer.json]
+    .venv/bin/python scripts/official_goldens.py [--tokenizer public/models/synthetic-official-fp32/tokenizer.json] [--out DIR]
 
 The tokenizer is the synthetic Gemma-layout one that ``toklip-synth-official --depth shallow`` writes (its
 folder is gitignored, so a copy is committed next to the vectors). A second copy gets the 256
@@ -10,7 +10,8 @@ folder is gitignored, so a copy is committed next to the vectors). A second copy
 exercised as in the real SigLIP2 tokenizer.
 
 Writes src/lib/__golden__/official-tokenizer.json, official-tokenizer-bytes.json, official-text.json and
-official-table.json.
+official-table.json (or the same names under --out; models/tests/test_golden_freshness.py does that and
+compares them with the committed ones).
 """
 
 from __future__ import annotations
@@ -30,8 +31,9 @@ import html
 
 import ftfy
 
-from toklip.official import TextRule, canonicalize_big_vision, clean_open_clip
+from toklip.official import TextRule, canonicalize_big_vision, clean_open_clip, prepare_tokenizer
 from toklip.preprocess import canonicalize
+from toklip.synthetic_official import build_gemma_style_json, shallow_config
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "src/lib/__golden__"
@@ -162,20 +164,46 @@ def table_vectors() -> dict:
                             "gather_table_rows)", "tables": tables}
 
 
-def main() -> None:
+def synthetic_tokenizer_json() -> dict:
+    """The tokenizer.json that ``toklip-synth-official --depth shallow --export`` writes, made by the same
+    functions (build_gemma_style_json, then prepare_tokenizer at the shallow context length)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        prepared = prepare_tokenizer(build_gemma_style_json(Path(tmp) / "tokenizer"),
+                                     shallow_config().text.context_length)
+        prepared.tokenizer.save(str(Path(tmp) / "tokenizer.json"))
+        return json.loads((Path(tmp) / "tokenizer.json").read_text(encoding="utf-8"))
+
+
+def write_all(out: Path, tj: dict) -> dict[str, Path]:
+    """Writes the four files into ``out``; returns {path in the repository: written file}. The text cases
+    name the tokenizers by their committed paths, wherever ``out`` is."""
+    out.mkdir(parents=True, exist_ok=True)
+    tokenizers = {"official-tokenizer.json": tj, "official-tokenizer-bytes.json": with_byte_pieces(tj)}
+    written = {}
+    for name, data in tokenizers.items():
+        (out / name).write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
+        written[f"src/lib/__golden__/{name}"] = out / name
+    vec = text_vectors({rel: path for rel, path in written.items()})
+    (out / "official-text.json").write_text(json.dumps(vec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    (out / "official-table.json").write_text(json.dumps(table_vectors(), indent=1) + "\n", encoding="utf-8")
+    for name in ("official-text.json", "official-table.json"):
+        written[f"src/lib/__golden__/{name}"] = out / name
+    return written
+
+
+def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--tokenizer", type=Path, default=ROOT / "public/models/synthetic-official-fp32/tokenizer.json")
-    a = ap.parse_args()
-    OUT.mkdir(parents=True, exist_ok=True)
-    tj = json.loads(a.tokenizer.read_text(encoding="utf-8"))
-    files = {"src/lib/__golden__/official-tokenizer.json": tj,
-             "src/lib/__golden__/official-tokenizer-bytes.json": with_byte_pieces(tj)}
-    for rel, data in files.items():
-        (ROOT / rel).write_text(json.dumps(data, ensure_ascii=False) + "\n", encoding="utf-8")
-    vec = text_vectors({rel: ROOT / rel for rel in files})
-    (OUT / "official-text.json").write_text(json.dumps(vec, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
-    (OUT / "official-table.json").write_text(json.dumps(table_vectors(), indent=1) + "\n", encoding="utf-8")
-    print(f"wrote {len(vec['cases'])} text cases and 3 tables to {OUT}")
+    ap.add_argument("--tokenizer", type=Path, default=ROOT / "public/models/synthetic-official-fp32/tokenizer.json",
+                    help="the exported synthetic tokenizer.json; rebuilt with the exporter's functions when absent")
+    ap.add_argument("--out", type=Path, default=OUT)
+    a = ap.parse_args(argv)
+    if a.tokenizer.exists():
+        tj = json.loads(a.tokenizer.read_text(encoding="utf-8"))
+    else:
+        print(f"{a.tokenizer} is absent: building the synthetic tokenizer")
+        tj = synthetic_tokenizer_json()
+    written = write_all(a.out, tj)
+    print(f"wrote {', '.join(str(p) for p in written.values())}")
 
 
 if __name__ == "__main__":

@@ -6,20 +6,41 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DATA_PKGS="gcompris-qt-data lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds plasma-workspace-wallpapers fonts-noto-color-emoji unicode-data unicode-cldr-core tuxpaint-stamps-default"
+# Data packages that a supported release does not have, so their absence is expected there. None today:
+# all of DATA_PKGS exist in Debian 12 (apt-cache policy) and in Debian 13's archive. A name goes here only
+# after `apt-cache policy NAME` on that release shows no candidate.
+OPTIONAL_DATA_PKGS=""
+# With CI=true a package that cannot be installed fails the run: the tests that need it would only skip.
+case "${CI:-}" in true | TRUE | True | 1 | yes) strict=1 ;; *) strict=0 ;; esac
 need_apt=()
 command -v chromium >/dev/null 2>&1 || need_apt+=(chromium)
 if [ "${TOKLIP_SKIP_DATA_PKGS:-0}" != 1 ]; then
   for p in $DATA_PKGS; do dpkg -s "$p" >/dev/null 2>&1 || need_apt+=("$p"); done
+elif [ "$strict" = 1 ]; then
+  echo "WARNING: TOKLIP_SKIP_DATA_PKGS=1 with CI=true: the data tests will fail, not skip" >&2
 fi
+failed=()
 if [ ${#need_apt[@]} -gt 0 ]; then
   SUDO=""; [ "$(id -u)" = 0 ] || SUDO="sudo"
   echo "== apt-get install ${need_apt[*]}"
   $SUDO apt-get update -qq
   for p in "${need_apt[@]}"; do
     # One at a time: a package missing on this Debian release must not block the others.
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null \
-      || echo "WARNING: apt-get could not install $p; the data build will skip it" >&2
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "$p" >/dev/null && continue
+    if [[ " $OPTIONAL_DATA_PKGS " == *" $p "* ]]; then
+      echo "NOTE: $p is not in this Debian release (listed optional); the data build will skip it" >&2
+    elif [ "$strict" = 1 ]; then
+      echo "ERROR: apt-get could not install $p" >&2
+      failed+=("$p")
+    else
+      echo "WARNING: apt-get could not install $p; the data build and the tests that need it will skip it" >&2
+    fi
   done
+fi
+if [ ${#failed[@]} -gt 0 ]; then
+  echo "ERROR: CI=true and these Debian packages could not be installed: ${failed[*]}" >&2
+  echo "       (apt-cache policy ${failed[*]}; a package this release lacks goes into OPTIONAL_DATA_PKGS)" >&2
+  exit 1
 fi
 
 if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision')" 2>/dev/null; then

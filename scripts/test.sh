@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test of the project on a fresh Debian 12/13 machine: installs what is missing
-# (scripts/setup.sh), then the Python suite, a smoke run of the whole training recipe on real
+# (scripts/setup.sh; with CI=true a Debian package it cannot install fails the run), builds the
+# dataset from Debian packages, then the Python suite, a smoke run of the whole training recipe on real
 # Debian data, the check that the committed model's metrics reproduce, and the app's lint,
 # typecheck, Vitest units and Playwright e2e (WASM and WebGPU) in Debian's Chromium.
 set -euo pipefail
@@ -12,11 +13,12 @@ step() { printf '\n=== %s (%s)\n' "$1" "$(date +%T)"; }
 step "setup"
 bash scripts/setup.sh
 
+step "python: dataset from Debian packages (models/data)"
+# Before pytest: the golden freshness test regenerates e2e/fixtures/toklip-tiny from it.
+[ -f models/data/pairs.jsonl ] || $PY -m toklip.data.build --out models/data
+
 step "python: pytest models"
 $PY -m pytest models -q
-
-step "python: dataset from Debian packages (models/data)"
-[ -f models/data/pairs.jsonl ] || $PY -m toklip.data.build --out models/data
 
 step "python: smoke training + export + eval on a small real-data build"
 smoke=$(mktemp -d)

@@ -6,6 +6,7 @@ from helpers import micro_config
 
 
 def test_state_dict_uses_official_key_layout() -> None:
+    torch.manual_seed(0)
     keys = set(TokLIP(micro_config()).state_dict())
     for k in [
         "visual.trunk.vq.encoder.conv_in.weight",
@@ -58,11 +59,23 @@ def test_semantic_encoder_is_causal() -> None:
 def test_text_tower_is_bidirectional_and_pools_last() -> None:
     torch.manual_seed(0)
     m = TokLIP(micro_config()).eval()
+    per_position: list[torch.Tensor] = []
+    # the real forward path; the hook only reads the per-position outputs before pooling
+    hook = m.text.ln_final.register_forward_hook(lambda _m, _i, out: per_position.append(out.detach().clone()))
     a = torch.tensor([[5, 6, 7, 0, 0, 0, 0, 0]])
     b = a.clone()
-    b[0, 0] = 9  # the first token still reaches the pooled last position
+    b[0, 2] = 9  # change a later token only
     with torch.no_grad():
-        assert not torch.allclose(m.encode_text(a), m.encode_text(b))
+        ea, eb = m.encode_text(a), m.encode_text(b)
+    hook.remove()
+    pa, pb = per_position
+    assert pa.shape == (1, 8, m.cfg.text.width)
+    # bidirectional: the earlier positions 0 and 1 see the later token (a causal tower leaves them unchanged)
+    for pos in (0, 1):
+        assert (pa[0, pos] - pb[0, pos]).abs().max() > 1e-3, pos
+    # pooled from the last position, which also sees it
+    assert (ea - eb).abs().max() > 1e-3
+    torch.testing.assert_close(m.text.text_projection(pa[:, -1]), m.text(a))
 
 
 def test_vq_roundtrip_shapes_and_ids() -> None:
@@ -85,12 +98,14 @@ def test_config_roundtrip() -> None:
 
 
 def test_sigmoid_loss_prefers_matching_pairs() -> None:
+    torch.manual_seed(0)
     e = torch.nn.functional.normalize(torch.randn(4, 16), dim=-1)
     scale, bias = torch.tensor(2.3), torch.tensor(-2.0)
     assert sigmoid_loss(e, e, scale, bias) < sigmoid_loss(e, e.roll(1, 0), scale, bias)
 
 
 def test_teacher_embeds_pixels() -> None:
+    torch.manual_seed(0)
     t = PixelCLIP(micro_config()).eval()
     with torch.no_grad():
         e = t.encode_image(torch.randn(3, 3, 32, 32))

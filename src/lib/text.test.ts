@@ -131,7 +131,21 @@ describe('official text rules against Python (src/lib/__golden__/official-text.j
     }
   });
 
+  it('every section covers the same texts, and every tokenizer × rule × text case is there', () => {
+    // scripts/official_goldens.py writes one entry per text in each section and a case per tokenizer × rule × text
+    const texts = golden.big_vision.map((c) => c.text);
+    expect(texts.length).toBeGreaterThan(20);
+    for (const section of [golden.open_clip, golden.unicode])
+      expect(section.map((c) => c.text)).toEqual(texts);
+    const tokenizers = new Set(golden.cases.map((c) => c.tokenizer));
+    const rules = new Set(golden.cases.map((c) => JSON.stringify(c.rule)));
+    expect(tokenizers.size).toBe(2);
+    expect(rules.size).toBeGreaterThan(4);
+    expect(golden.cases).toHaveLength(tokenizers.size * rules.size * texts.length);
+  });
+
   it('the Unicode rule equals toklip.preprocess.canonicalize', () => {
+    expect(golden.unicode.length).toBeGreaterThan(20);
     for (const c of golden.unicode) expect(canonicalize(c.text), JSON.stringify(c.text)).toBe(c.clean);
   });
 
