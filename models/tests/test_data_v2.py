@@ -1,9 +1,10 @@
-"""TokLIP-Tiny v2 data sources (toklip.data.sources_v2) on tiny fixtures
-written here, plus checks on the real npm data packages that run only where those
+"""TokLIP-Tiny v2 data sources (toklip.data.sources_v2, toklip.data.wordnet) on tiny fixtures
+written here, plus checks on the real npm data packages / wordnet-base that run only where those
 are installed (scripts/datapkgs.sh --all) and skip loudly elsewhere."""
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ import pytest
 
 from toklip.data import sources_v2 as V
 from toklip.data.sources import SourceUnavailable
+from toklip.data.wordnet import WordNet, parse_data_line, wordnet_captions
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -324,6 +326,69 @@ def test_rasterise_is_deterministic_and_validates_padding() -> None:
         V.rasterise(svg, 32, padding=0.5)
 
 
+# --------------------------------------------------------------------------- WordNet
+
+
+def make_wordnet(dirpath: Path) -> Path:
+    """A four-synset WordNet in the wndb(5) layout: kitten -> young_mammal -> animal -> organism.
+    Offsets must equal byte positions, which fixed-width (8-digit) offsets make computable."""
+    synsets = [  # key, lex_filenum, words, hypernym keys, gloss
+        ("organism", "03", ["organism", "being"], [], "a living thing"),
+        ("animal", "03", ["animal", "animate_being", "beast"], ["organism"], "a living organism"),
+        ("young", "05", ["young_mammal"], ["animal"], "any immature mammal"),
+        ("kitten", "05", ["kitten", "kitty", "Felis_juvenilis"], ["young"], "young domestic cat"),
+    ]
+    header = "  1 This software and database is provided by Princeton University.  \n"
+
+    def line(off: dict[str, int], s: tuple) -> str:
+        key, lex, words, hyps, gloss = s
+        w = " ".join(f"{x} 0" for x in words)
+        p = " ".join(f"@ {off[h]:08d} n 0000" for h in hyps)
+        return f"{off[key]:08d} {lex} n {len(words):02x} {w} {len(hyps):03d} {p} | {gloss}  \n".replace("  |", " |")
+
+    off = {s[0]: 0 for s in synsets}
+    pos = len(header)
+    for s in synsets:  # same length whatever the offsets' values, so one pass fixes them
+        off[s[0]] = pos
+        pos += len(line(off, s).encode())
+    _write(dirpath / "data.noun", header + "".join(line(off, s) for s in synsets))
+    index = {w.lower(): s[0] for s in synsets for w in s[2]}
+    _write(dirpath / "index.noun", header + "".join(
+        f"{w} n 1 1 @ 1 0 {off[index[w]]:08d}  \n" for w in sorted(index)))
+    _write(dirpath / "noun.exc", "kitties kitty\n")
+    return dirpath
+
+
+def test_wordnet_data_line_format() -> None:
+    ss = parse_data_line("02121620 05 n 02 cat 0 true_cat 0 003 @ 02120997 n 0000 ~ 02121808 n 0000 "
+                         "@i 09000000 n 0000 | feline mammal  ")
+    assert ss.offset == 2121620 and ss.lemmas == ("cat", "true_cat")
+    assert ss.hypernyms == (2120997, 9000000) and ss.gloss == "feline mammal"
+    assert ss.words == ["cat", "true cat"]
+
+
+def test_wordnet_lookup_on_fixture(tmp_path: Path) -> None:
+    wn = WordNet(make_wordnet(tmp_path / "wn"))
+    info = wn.lookup("kitten")
+    assert info is not None and info.exact
+    assert info.synonyms == ["kitty"]  # the capitalised Latin name is left out
+    assert info.hypernyms == ["young mammal"] and info.category == "animal"
+    assert info.gloss == "young domestic cat"
+    assert wordnet_captions(info) == ["a kitty", "a young mammal", "an animal"]
+    assert [s.words[0] for s in wn.chain(wn.synsets("kitten")[0])] == ["young mammal", "animal", "organism"]
+    # Plurals via noun.exc and the suffix rules; phrases fall back to their head noun.
+    assert wn.base_forms("kitties") == ["kitty"] and wn.base_forms("kittens") == ["kitten"]
+    head = wn.lookup("grey kittens")
+    assert head is not None and not head.exact and head.lemma == "kitten" and head.synonyms == []
+    assert wn.lookup("kitten of doom").lemma == "kitten"  # type: ignore[union-attr]
+    assert wn.lookup("zebra") is None
+
+
+def test_wordnet_missing_files(tmp_path: Path) -> None:
+    with pytest.raises(SourceUnavailable, match="wordnet-base"):
+        WordNet(tmp_path)
+
+
 # --------------------------------------------------------------------------- real packages (opt-in)
 
 
@@ -351,3 +416,13 @@ def test_real_datapkgs_all_sources_load_and_render() -> None:
     concepts = {name: {c.concept for c in cs} for name, cs in got.items()}
     assert "grinning face" in concepts["twemoji"] & concepts["openmoji"] & concepts["fluent-emoji-flat"]
     assert "flag of france" in concepts["twemoji"] & concepts["flag-icons"]
+
+
+def test_real_wordnet() -> None:
+    try:
+        wn = WordNet.from_debian()
+    except SourceUnavailable as exc:
+        pytest.skip(f"!!! wordnet-base not installed ({exc}); scripts/datapkgs.sh --apt")
+    info = wn.lookup("kitten")
+    assert info is not None and "kitty" in info.synonyms and info.category == "animal"
+    assert os.path.basename(str(wn.root)) == "wordnet"
