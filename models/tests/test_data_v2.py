@@ -171,8 +171,11 @@ def test_iconify_sets_match_by_chars_unicode_names_and_tone_suffixes(idx: V.Emoj
     assert sorted(fx) == ["grinning", "heavyblackheart"]  # 'acorn' is no Unicode emoji
     assert fx["heavyblackheart"].concept == "red heart"  # via unicodedata.name(U+2764)
     assert fx["grinning"].concept == "grinning face"
-    assert fx["grinning"].license == "Apache-2.0"  # the licence Iconify records for the set
+    # info.json says Apache-2.0 (fxemoji's code); the artwork is CC BY 4.0 (mozilla/fxemoji LICENSE.md).
+    assert fx["grinning"].license == "CC-BY-4.0" and "Mozilla" in fx["grinning"].attribution
     fl = {c.orig_path.split("#")[1]: c for c in V.iconify_emoji(idx, "fluent-emoji-flat", root)}
+    assert fl["grinning-face"].license == "MIT"  # no override: info.json's licence
+    assert fl["grinning-face"].attribution.startswith("Fluent-Emoji-Flat by Someone")
     assert fl["grinning-face"].codepoints == (0x1F600,)
     assert fl["waving-hand-light"].codepoints == (0x1F44B, 0x1F3FB)
     assert fl["flag-france"].concept == "flag of france"

@@ -248,8 +248,17 @@ def iconify_icons(pkg_dir: Path) -> dict[str, Callable[[], str]]:
     return out
 
 
+# Where Iconify's info.json records the licence of the upstream *code* rather than of the artwork.
+# mozilla/fxemoji LICENSE.md: code Apache-2.0, "License for the Visual Design": CC BY 4.0.
+ICONIFY_ARTWORK_LICENSE = {
+    "fxemoji": ("CC-BY-4.0", "Firefox OS Emoji by Mozilla (github.com/mozilla/fxemoji), artwork CC BY 4.0"),
+}
+
+
 def iconify_license(pkg_dir: Path) -> tuple[str, str]:
-    """(SPDX, attribution) from the set's info.json: the licence of the artwork as Iconify records it."""
+    """(SPDX, attribution) of the artwork: ICONIFY_ARTWORK_LICENSE, else the set's info.json."""
+    if pkg_dir.name in ICONIFY_ARTWORK_LICENSE:
+        return ICONIFY_ARTWORK_LICENSE[pkg_dir.name]
     info = json.loads((pkg_dir / "info.json").read_text(encoding="utf-8"))
     lic = info.get("license", {})
     author = info.get("author", {})
