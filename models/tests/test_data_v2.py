@@ -108,14 +108,17 @@ def root(tmp_path: Path) -> Path:
     tb = _pkg(r, "@tabler/icons", "3.52.0")
     _write(tb / "icons.json", json.dumps({"shopping-cart-2": {"name": "shopping-cart-2", "category": "E-commerce",
                                                              "tags": ["buy", "Shop", "shopping cart 2"],
-                                                             "styles": {"outline": {}, "filled": {}}}}))
+                                                             "styles": {"outline": {}, "filled": {}}},
+                                         "brand-acme": {"category": "Brand", "tags": [], "styles": {"outline": {}}}}))
     _write(tb / "icons" / "outline" / "shopping-cart-2.svg", SQUARE.format(c="currentColor"))
+    _write(tb / "icons" / "outline" / "brand-acme.svg", SQUARE.format(c="currentColor"))
     md = _pkg(r, "@mdi/svg", "7.4.47")
     _write(md / "meta.json", json.dumps([
         {"name": "home-outline", "aliases": ["house-outline"], "tags": ["Home Automation"], "deprecated": False},
         {"name": "old-thing", "aliases": [], "tags": [], "deprecated": True},
+        {"name": "some-company", "aliases": [], "tags": ["Brand / Logo"], "deprecated": False},
     ]))
-    for n in ("home-outline", "old-thing"):
+    for n in ("home-outline", "old-thing", "some-company"):
         _write(md / "svg" / f"{n}.svg", SQUARE.format(c="000000"))
     fa = _pkg(r, "@fortawesome/fontawesome-free", "7.3.1")
     svg = SQUARE.format(c="currentColor")
@@ -198,14 +201,14 @@ def test_iconify_aliases(tmp_path: Path) -> None:
 
 def test_tabler_names_tags_and_styles(root: Path) -> None:
     cands = V.tabler(root)
-    assert len(cands) == 1  # the filled file is absent, so only the outline style is listed
+    assert len(cands) == 1  # filled file absent; the Brand category (logos) is left out
     c = cands[0]
     assert (c.id, c.style, c.name, c.concept, c.group) == (
         "tabler-outline-shopping-cart-2", "tabler-outline", "shopping cart", "shopping cart", "e-commerce")
     assert c.keywords == ["buy", "shop", "shopping cart 2"] and c.license == "MIT"
 
 
-def test_mdi_skips_deprecated_and_drops_style_suffix(root: Path) -> None:
+def test_mdi_skips_deprecated_and_logos_and_drops_style_suffix(root: Path) -> None:
     cands = V.mdi(root)
     assert [c.id for c in cands] == ["mdi-home-outline"]
     assert cands[0].concept == "home" and cands[0].keywords == ["house outline"]
@@ -219,7 +222,7 @@ def test_fontawesome_free_styles_only_no_brands(root: Path) -> None:
     assert cands[0].keywords == ["home", "building"] and cands[0].license == "CC-BY-4.0"
 
 
-PHOSPHOR_JS = """var e = /* @__PURE__ */ ((i) => (i.ARROWS = "arrows", i.NATURE = "nature", i))(e || {});
+PHOSPHOR_JS = """var e = /* @__PURE__ */ ((i) => (i.ARROWS = "arrows", i.BRAND = "brands", i.NATURE = "nature", i))(e || {});
 const n = [
   {
     name: "acorn",
@@ -230,6 +233,13 @@ const n = [
       "nut"
     ],
     codepoint: 1
+  },
+  {
+    name: "acme-logo",
+    pascal_name: "AcmeLogo",
+    categories: [e.BRAND],
+    tags: [],
+    codepoint: 3
   },
   {
     name: "arrow-up",
@@ -245,11 +255,13 @@ const n = [
 def test_phosphor_index_parser(tmp_path: Path) -> None:
     entries = V.parse_phosphor_index(PHOSPHOR_JS)
     assert entries == [{"name": "acorn", "tags": ["*new*", "nut"], "categories": ["nature"]},
+                       {"name": "acme-logo", "tags": [], "categories": ["brands"]},
                        {"name": "arrow-up", "tags": ["north", "up"], "categories": ["arrows", "nature"]}]
     d = _pkg(tmp_path, "@phosphor-icons/core")
     _write(d / "dist" / "index.mjs", PHOSPHOR_JS)
     _write(d / "assets" / "regular" / "acorn.svg", SQUARE.format(c="000000"))
     _write(d / "assets" / "fill" / "acorn-fill.svg", SQUARE.format(c="000000"))
+    _write(d / "assets" / "regular" / "acme-logo.svg", SQUARE.format(c="000000"))
     cands = V.phosphor(tmp_path)
     assert [(c.id, c.style) for c in cands] == [("phosphor-fill-acorn", "phosphor-fill"),
                                                 ("phosphor-regular-acorn", "phosphor-regular")]

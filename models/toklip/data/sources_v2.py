@@ -344,7 +344,8 @@ def _icon(style: str, pkg: str, ver: str, name: str, keywords: Iterable[str], gr
 
 
 def tabler(root: Path | None = None) -> list[SvgCandidate]:
-    """``@tabler/icons``: icons.json gives category and tags; outline and filled are two styles."""
+    """``@tabler/icons``: icons.json gives category and tags; outline and filled are two styles.
+    The 'Brand' category (company logos: trademarks, not concepts) is left out."""
     pkg = "@tabler/icons"
     d = package_dir(pkg, root)
     ver = package_version(d)
@@ -352,6 +353,8 @@ def tabler(root: Path | None = None) -> list[SvgCandidate]:
     out = []
     for name in sorted(meta):
         m = meta[name]
+        if m.get("category") == "Brand":
+            continue
         for style in sorted(m.get("styles", {})):
             p = d / "icons" / style / f"{name}.svg"
             if p.is_file():
@@ -361,14 +364,10 @@ def tabler(root: Path | None = None) -> list[SvgCandidate]:
     return sorted(out, key=lambda c: c.id)
 
 
-# MDI names carry style words ('account-outline', 'home-variant'): same concept as the plain icon.
-MDI_STYLE_SUFFIX = re.compile(r"(-(outline|variant|box|circle|off|plus|minus|remove|check|edit|lock|alert|"
-                              r"cancel|sync|multiple))+$")
-
-
 def mdi(root: Path | None = None) -> list[SvgCandidate]:
     """``@mdi/svg``: meta.json gives aliases (used as keywords) and tags (category); deprecated
-    icons are skipped. The concept drops trailing style words ('-outline', '-variant') only."""
+    icons and the 'Brand / Logo' tag (trademarks) are skipped. The concept drops trailing style
+    words ('-outline', '-variant') only."""
     pkg = "@mdi/svg"
     d = package_dir(pkg, root)
     ver = package_version(d)
@@ -376,7 +375,7 @@ def mdi(root: Path | None = None) -> list[SvgCandidate]:
     out = []
     for m in sorted(meta, key=lambda m: m["name"]):
         p = d / "svg" / f"{m['name']}.svg"
-        if m.get("deprecated") or not p.is_file():
+        if m.get("deprecated") or "Brand / Logo" in m.get("tags", []) or not p.is_file():
             continue
         base = re.sub(r"-outline$|-variant$", "", m["name"]) or m["name"]
         group = (m.get("tags") or [""])[0]
@@ -424,13 +423,16 @@ def parse_phosphor_index(text: str, categories: dict[str, str] | None = None) ->
 
 
 def phosphor(root: Path | None = None, weights: tuple[str, ...] = ("regular", "fill")) -> list[SvgCandidate]:
-    """``@phosphor-icons/core``: assets/<weight>/<name>[-<weight>].svg, tags from dist/index.mjs."""
+    """``@phosphor-icons/core``: assets/<weight>/<name>[-<weight>].svg, tags from dist/index.mjs;
+    the 'brands' category (logos) is left out."""
     pkg = "@phosphor-icons/core"
     d = package_dir(pkg, root)
     ver = package_version(d)
     entries = parse_phosphor_index((d / "dist" / "index.mjs").read_text(encoding="utf-8"))
     out = []
     for e in sorted(entries, key=lambda e: e["name"]):
+        if "brands" in e["categories"]:
+            continue
         for w in weights:
             fname = f"{e['name']}.svg" if w == "regular" else f"{e['name']}-{w}.svg"
             p = d / "assets" / w / fname
