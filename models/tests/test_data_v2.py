@@ -396,6 +396,7 @@ def test_wordnet_lookup_on_fixture(tmp_path: Path) -> None:
     head = wn.lookup("grey kittens")
     assert head is not None and not head.exact and head.lemma == "kitten" and head.synonyms == []
     assert wn.lookup("kitten of doom").lemma == "kitten"  # type: ignore[union-attr]
+    assert wn.lookup("grey kittens", head_noun=False) is None
     assert wn.lookup("zebra") is None
 
 

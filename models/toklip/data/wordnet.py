@@ -156,9 +156,11 @@ class WordNet:
             out.append(ss)
         return out
 
-    def lookup(self, phrase: str) -> WordInfo | None:
+    def lookup(self, phrase: str, head_noun: bool = True) -> WordInfo | None:
         """First-sense facts for a concept phrase: the phrase itself when WordNet has it
-        ('ice cream'), else its head noun ('red apple' -> 'apple', 'flag of france' -> 'flag')."""
+        ('ice cream'), else its head noun ('red apple' -> 'apple', 'flag of france' -> 'flag').
+        ``head_noun=False`` disables that fallback: for emoji names the head is often misleading
+        ('dog face' -> 'face' -> 'body part')."""
         words = phrase.lower().split()
         if not words:
             return None
@@ -167,7 +169,7 @@ class WordNet:
         pre = next((i for i, w in enumerate(words) if w in ("of", "with", "for", "in", "on") and i > 0), len(words))
         head = words[pre - 1]
         for exact, query in ((True, " ".join(words)), (False, head)):
-            if not exact and len(words) == 1:
+            if not exact and (len(words) == 1 or not head_noun):
                 break
             forms = self.base_forms(query)
             if not forms:
