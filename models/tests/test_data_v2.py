@@ -10,9 +10,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from toklip.data import build as B
+from toklip.data import build_v2 as BV2
 from toklip.data import sources_v2 as V
 from toklip.data.sources import SourceUnavailable
 from toklip.data.wordnet import WordNet, parse_data_line, wordnet_captions
+from toklip.dataset import load_pairs
 
 # --------------------------------------------------------------------------- fixtures
 
@@ -89,8 +92,8 @@ def root(tmp_path: Path) -> Path:
     """A fake models/datapkgs/node_modules with a few packages in their real layouts."""
     r = tmp_path / "node_modules"
     tw = _pkg(r, "@twemoji/svg", "15.0.0")
-    for stem in ("1f600", "2764", "1f44b-1f3fb", "1f1eb-1f1f7", "1f9ff", "not-hex"):
-        _write(tw / f"{stem}.svg", SQUARE.format(c="ff0000"))
+    for i, stem in enumerate(("1f600", "2764", "1f44b-1f3fb", "1f1eb-1f1f7", "1f9ff", "not-hex")):
+        _write(tw / f"{stem}.svg", SQUARE.format(c=f"{40 * i + 20:02x}0000"))  # distinct renders
     om = _pkg(r, "openmoji", "17.0.0")
     _write(om / "data" / "openmoji.json", json.dumps([
         {"hexcode": "1F600", "group": "smileys-emotion", "openmoji_author": "A. Artist"},
@@ -136,8 +139,8 @@ def root(tmp_path: Path) -> Path:
         {"code": "es-ct", "name": "Catalonia", "capital": "Barcelona", "continent": "Europe", "iso": False},
         {"code": "xx", "name": "Unknown", "iso": False},
     ]))
-    for p in ("4x3/fr", "1x1/fr", "4x3/es-ct", "4x3/xx"):
-        _write(fl / "flags" / f"{p}.svg", SQUARE.format(c="0000ff"))
+    for i, p in enumerate(("4x3/fr", "1x1/fr", "4x3/es-ct", "4x3/xx")):
+        _write(fl / "flags" / f"{p}.svg", SQUARE.format(c=f"0000{40 * i + 20:02x}"))
     return r
 
 
@@ -403,6 +406,82 @@ def test_wordnet_lookup_on_fixture(tmp_path: Path) -> None:
 def test_wordnet_missing_files(tmp_path: Path) -> None:
     with pytest.raises(SourceUnavailable, match="wordnet-base"):
         WordNet(tmp_path)
+
+
+# --------------------------------------------------------------------------- v2 builder
+
+
+def _cand(name: str, kind: str, keywords: list[str] | None = None, subgroup: str = "") -> V.SvgCandidate:
+    return V.SvgCandidate(f"x-{V.S.slug(name)}", "x", "pkg", "1", kind, name, V.S.concept_key(name),
+                          keywords or [], "", subgroup, "MIT", "someone", "p.svg", lambda: "")
+
+
+def test_captions_v2_per_kind_with_wordnet(tmp_path: Path) -> None:
+    wn = WordNet(make_wordnet(tmp_path / "wn"))
+    assert BV2.captions_v2(_cand("kitten", "icon", ["cat", "Pet", "young"]), wn) == [
+        "an icon of kitten", "kitten", "a kitten icon", "cat, pet, young", "a pictogram of kitten",
+        "a kitty", "a young mammal", "an animal"]
+    # Exact WordNet matches only: the head noun of an icon/emoji name is not trusted.
+    assert BV2.captions_v2(_cand("kitten outline", "icon"), wn) == [
+        "an icon of kitten outline", "kitten outline", "a kitten outline icon", "a pictogram of kitten outline",
+        "an image of kitten outline", "a picture of kitten outline"]
+    assert BV2.captions_v2(_cand("flag of kitten", "flag", subgroup="Europe"), wn) == [
+        "flag of kitten", "the flag of kitten", "a picture of the flag of kitten", "flag of kitten, europe",
+        "an image of the flag of kitten"]
+    assert BV2.captions_v2(_cand("kitten", "emoji", ["cat", "kitty"]), None) == [
+        "an emoji of kitten", "kitten", "cat, kitty", "a picture of kitten", "an image of kitten"]
+
+
+def test_build_v2_on_fixtures(idx: V.EmojiIndex, root: Path, tmp_path: Path) -> None:
+    _resvg()
+    wn_dir = make_wordnet(tmp_path / "wn")
+    only = ["twemoji", "openmoji", "tabler", "fontawesome", "flag-icons"]
+    outs = [tmp_path / "a", tmp_path / "b"]
+    for out in outs:
+        BV2.build_v2(out, size=32, root=root, idx=idx, wordnet_dir=wn_dir, only=only)
+    files = sorted(str(p.relative_to(outs[0])) for p in outs[0].rglob("*") if p.is_file())
+    assert files == sorted(str(p.relative_to(outs[1])) for p in outs[1].rglob("*") if p.is_file())
+    assert all((outs[0] / f).read_bytes() == (outs[1] / f).read_bytes() for f in files)  # deterministic
+
+    out = outs[0]
+    rows = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    by_id = {r["id"]: r for r in rows}
+    # Font Awesome's house and tabler's cart are the same black square here: kept once, lowest id.
+    assert "fontawesome-solid-house" in by_id and "tabler-outline-shopping-cart-2" not in by_id
+    report = json.loads((out / "sources.json").read_text())
+    assert report["profile"] == "v2"
+    assert report["counts"]["pairs_skipped"] == {"tabler-outline: identical to another item": 1}
+    assert by_id["openmoji-1f600"]["split"] == "heldout_style"  # the default held-out style
+    for r in rows:
+        assert (out / r["file"]).is_file() and r["license"] and 3 <= len(r["captions"]) <= 8
+        if r["style"] != "openmoji":
+            assert r["split"] == B.concept_split(r["concept"])  # same split in every style and in v1
+    assert by_id["twemoji-1f1eb-1f1f7"]["split"] == by_id["flag-icons-4x3-fr"]["split"]
+    # The v1 loaders read it; the held-out style is in neither of their splits.
+    loaded = load_pairs(out, "train") + load_pairs(out, "val")
+    assert len(loaded) == len(rows) - 1 and all(p.split != "heldout_style" for p in loaded)
+    assert sum(r["eval_rep"] for r in rows) == len({r["concept"] for r in rows if r["split"] == "val"})
+    assert (out / "vocab_captions.txt").read_text().count("\n") == sum(len(r["captions"]) for r in rows)
+
+
+def test_build_v2_refuses_a_v1_folder(tmp_path: Path) -> None:
+    _write(tmp_path / "sources.json", json.dumps({"schema": "toklip-studio/dataset-sources"}))
+    with pytest.raises(ValueError, match="v1 dataset"):
+        BV2.build_v2(tmp_path, only=[])
+
+
+def test_build_cli_profile_v2_delegates(root: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _resvg()
+    monkeypatch.setenv("TOKLIP_DATAPKGS", str(root))
+    out = tmp_path / "v2"
+    assert B.main(["--profile", "v2", "--out", str(out), "--only", "tabler", "--size", "24"]) == 0
+    report = json.loads((out / "sources.json").read_text())
+    assert report["options"]["only"] == ["tabler"] and report["options"]["size"] == 24
+    rows = [json.loads(line) for line in (out / "pairs.jsonl").read_text().splitlines()]
+    assert [r["id"] for r in rows] == ["tabler-outline-shopping-cart-2"]
+    from PIL import Image
+
+    assert Image.open(out / rows[0]["file"]).size == (24, 24)
 
 
 # --------------------------------------------------------------------------- real packages (opt-in)

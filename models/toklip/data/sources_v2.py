@@ -546,6 +546,36 @@ def flag_icons(territories: dict[str, str] | None = None, root: Path | None = No
     return sorted(out, key=lambda c: c.id)
 
 
+# --------------------------------------------------------------------------- Debian textures
+
+# Natural textures (rock, sand, grass, snow, sky) from Debian game packages; docs/TINY_V2_DATA.md
+# gives the licence check and the measured counts. Package -> path fragment of the texture folder
+# (scorched3d also ships tank skins, left out by the path).
+TEXTURE_PACKAGES = {
+    "scorched3d-data": "/globalmods/none/data/textures/landscape/",
+    "extremetuxracer-data": "/games/etr/",  # terrains/ tiles and env/ skybox faces
+    "colobot-common-textures": "/colobot/textures/",
+}
+_TEXTURE_SHORT = {"scorched3d-data": "scorched3d", "extremetuxracer-data": "etr", "colobot-common-textures": "colobot"}
+
+
+def debian_textures(pkg: str) -> list[S.PhotoCandidate]:
+    """Raster textures of one TEXTURE_PACKAGES package as photo candidates; v1's photo filter
+    (size, opacity, colours, flatness) then drops sprites, UI and flat art."""
+    frag = TEXTURE_PACKAGES[pkg]
+    short = _TEXTURE_SHORT[pkg]
+    out = []
+    for p in S.dpkg_files(pkg):
+        if frag in p and p.lower().endswith((".jpg", ".jpeg", ".png")):
+            rel = p.split(frag, 1)[1]
+            with Image.open(p) as im:  # header only
+                w, h = im.size
+            out.append(S.PhotoCandidate(f"{short}-{S.slug(rel.rsplit('.', 1)[0])}", short, pkg, p,
+                                        "jpeg" if p.lower().endswith((".jpg", ".jpeg")) else "png", w * h,
+                                        (lambda p=p: Image.open(p)), p))
+    return sorted(out, key=lambda c: c.id)
+
+
 # --------------------------------------------------------------------------- collection
 
 
