@@ -408,6 +408,32 @@ def test_wordnet_missing_files(tmp_path: Path) -> None:
         WordNet(tmp_path)
 
 
+def test_debian_textures_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    base = tmp_path / "usr/share/games/scorched3d/data/globalmods"
+    land = base / "none/data/textures/landscape"
+    files = [land / "rock/texture0.jpg", land / "sky.png", base / "none/data/tanks/m1.jpg"]
+    for f in files:
+        f.parent.mkdir(parents=True, exist_ok=True)
+        Image.new("RGB", (200, 120), (90, 80, 70)).save(f)
+    listing = tuple(sorted(str(f) for f in files))
+
+    def dpkg_files(pkg: str) -> tuple[str, ...]:
+        if pkg != "scorched3d-data":
+            raise SourceUnavailable(f"{pkg}: not installed")
+        return listing
+
+    monkeypatch.setattr(V.S, "dpkg_files", dpkg_files)
+    cands = V.debian_textures("scorched3d-data")
+    # Only the landscape folder (tank skins are out), sorted ids, fmt by extension, area from the header.
+    assert [(c.id, c.fmt, c.area, c.source) for c in cands] == [
+        ("scorched3d-rock-texture0", "jpeg", 24000, "scorched3d"), ("scorched3d-sky", "png", 24000, "scorched3d")]
+    assert cands[0].open().size == (200, 120)
+    with pytest.raises(SourceUnavailable):
+        V.debian_textures("colobot-common-textures")
+
+
 # --------------------------------------------------------------------------- v2 builder
 
 
