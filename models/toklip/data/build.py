@@ -561,7 +561,19 @@ def build(out: Path, limit: int | None = None, install: bool = False) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
+    # --profile v2 hands everything else to the v2 builder (its own options and output folder), so
+    # the default run and its outputs stay exactly what the committed model was built from.
+    pre = argparse.ArgumentParser(add_help=False)
+    pre.add_argument("--profile", choices=("v1", "v2"), default="v1")
+    known, rest = pre.parse_known_args(argv)
+    if known.profile == "v2":
+        from .build_v2 import main as main_v2
+
+        return main_v2(rest)
     ap = argparse.ArgumentParser(prog="python -m toklip.data.build", description=__doc__.split("\n")[0])
+    ap.add_argument("--profile", choices=("v1", "v2"), default="v1",
+                    help="v1 (default): the dataset of the committed model; v2: only the TokLIP-Tiny v2 "
+                         "additions, into their own folder (python -m toklip.data.build_v2 --help)")
     ap.add_argument("--out", type=Path, required=True, help="output folder, e.g. models/data")
     ap.add_argument("--limit", type=int, default=None, help="at most N candidates per source (quick runs)")
     ap.add_argument("--install", action="store_true",
