@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DATA_PKGS="gcompris-qt-data lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds plasma-workspace-wallpapers fonts-noto-color-emoji unicode-data unicode-cldr-core tuxpaint-stamps-default"
+DATA_PKGS="gcompris-qt-data lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 mate-backgrounds plasma-workspace-wallpapers fonts-noto-color-emoji unicode-data unicode-cldr-core tuxpaint-stamps-default wordnet-base"
 # Data packages that a supported release does not have, so their absence is expected there. None today:
 # all of DATA_PKGS exist in Debian 12 (apt-cache policy) and in Debian 13's archive. A name goes here only
 # after `apt-cache policy NAME` on that release shows no candidate.
@@ -43,13 +43,14 @@ if [ ${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision')" 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision') and u.find_spec('resvg_py')" 2>/dev/null; then
   echo "== Python venv (.venv)"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
   # Pinned: torch==2.13.0 is the CPU wheel; an unpinned torch pulls a multi-GB CUDA build.
   .venv/bin/pip install -q torch==2.13.0
-  .venv/bin/pip install -q -e 'models[test,official]'
+  # data-v2: the SVG rasteriser of the TokLIP-Tiny v2 data sources (one small wheel), so its tests run.
+  .venv/bin/pip install -q -e 'models[test,official,data-v2]'
   # torchvision only as the reference for the official preprocessing tests (toklip.tv_reference). --no-deps: its
   # declared torch requirement would otherwise replace the pinned CPU wheel.
   .venv/bin/pip install -q --no-deps torchvision==0.28.0
@@ -58,4 +59,11 @@ fi
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   echo "== npm ci"
   ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
+fi
+
+# The TokLIP-Tiny v2 data builder's npm packages (emoji styles, icons, flags), in their own folder: never the
+# app's dependencies, so scripts/start.sh does not install them. The tests of their readers need them.
+if [ ! -d models/datapkgs/node_modules ] || [ models/datapkgs/package-lock.json -nt models/datapkgs/node_modules/.package-lock.json ]; then
+  echo "== npm ci --prefix models/datapkgs (TokLIP-Tiny v2 data sources)"
+  npm ci --prefix models/datapkgs --ignore-scripts --no-audit --no-fund
 fi
