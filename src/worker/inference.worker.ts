@@ -539,8 +539,9 @@ let placementLog: string[] | null = null;
 /**
  * Routes onnxruntime's log through the worker, before its wasm module exists: the module binds console.log
  * and console.error when it is instantiated (at the first session), so replacing them later would miss it.
- * Lines of ORT's own format are kept for `reportPlacement` and not printed (verbose logging is hundreds of
- * lines per session); anything else goes to the console as before.
+ * Lines of ORT's own format are kept for `reportPlacement`; of them only errors are printed, as without the flag
+ * (sessions log errors only; verbose logging is hundreds of lines per session). Anything else goes to the
+ * console as before.
  */
 function capturePlacementLog(): void {
   if (placementLog) return;
@@ -552,7 +553,7 @@ function capturePlacementLog(): void {
       const text = args.map(String).join(' ');
       if (/\[[VIWEF]:onnxruntime:/.test(text)) {
         log.push(...text.split('\n'));
-        // warnings and errors still reach the console (and the tests' console-error checks)
+        // errors still reach the console (and the tests' console-error checks)
         if (!/\[[EF]:onnxruntime:/.test(text)) return;
       }
       original(...args);
