@@ -1,4 +1,6 @@
 /** Playwright fixtures: the `ep` option (per project) and console/page-error capture. */
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
 import { test as base, expect, type Page } from '@playwright/test';
 import type { EpOptions } from '../playwright.config';
 
@@ -20,4 +22,12 @@ export async function openApp(page: Page, ep: string, extra = ''): Promise<void>
   await page.goto(`./?ep=${ep}${extra}`);
   await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready', { timeout: 120_000 });
   await expect(page.getByTestId('app')).toHaveAttribute('data-provider', ep);
+}
+
+/** Samples the build bundles: those public/samples/samples.json lists (vite copies public/ into the build). */
+export function samplesInBuild(): number {
+  const file = resolve(import.meta.dirname, '../public/samples/samples.json');
+  if (!existsSync(file)) return 0;
+  const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  return Array.isArray(list) ? list.length : ((list as { samples?: unknown[] }).samples?.length ?? 0);
 }

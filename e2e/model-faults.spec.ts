@@ -3,11 +3,14 @@
  * models/<broken-id>/<file> are answered with the bundled model's file, tampered (nothing broken is committed).
  * Each fault must give a clear error naming its cause and file, while the model already in use keeps working.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import type { Page, Route } from '@playwright/test';
 import { testPicture } from './png';
 import { expect, openApp, test } from './fixtures';
 
 const BUNDLED = 'toklip-tiny';
+const GOLDEN = resolve(import.meta.dirname, 'fixtures/toklip-tiny/golden.json');
 
 type Tamper = (file: string, body: Buffer) => Buffer | number;
 
@@ -136,15 +139,22 @@ test('no WebGPU adapter: forced WebGPU falls back to WASM, says so, and works', 
   await expect(page.getByTestId('image-card').first()).toHaveAttribute('data-status', 'done');
 });
 
-test('WebGPU device lost mid-run: falls back to WASM, says so, finishes the work @webgpu', async ({
+test('WebGPU device lost mid-run: falls back to WASM, says so, finishes the work correctly @webgpu', async ({
   page,
   ep,
 }) => {
   test.skip(ep !== 'webgpu', 'needs WebGPU (SwiftShader here)');
+  // A golden fixture image: after the fallback, what the card shows must still be what Python computes.
+  const golden = JSON.parse(readFileSync(GOLDEN, 'utf8')) as {
+    model_id: string;
+    prompts: string[];
+    images: { file: string; ids: number[][]; recon_psnr_db: number; recon_ssim: number; cosines: number[] }[];
+  };
+  const g = golden.images[0]!;
+  expect(golden.model_id).toBe(BUNDLED);
   await openApp(page, 'webgpu', '&debug=1');
-  await page
-    .getByTestId('file-input')
-    .setInputFiles([{ name: 'lost.png', mimeType: 'image/png', buffer: testPicture(96, 96, 3) }]);
+  await page.getByTestId('prompts').fill(golden.prompts.join('\n'));
+  await page.getByTestId('file-input').setInputFiles([resolve(dirname(GOLDEN), g.file)]);
   const card = page.getByTestId('image-card').first();
   await expect(card).toHaveAttribute('data-status', /tokenizing|reconstructing|embedding/);
   await page.evaluate(() =>
@@ -156,5 +166,19 @@ test('WebGPU device lost mid-run: falls back to WASM, says so, finishes the work
   await expect(page.getByTestId('provider-notice')).toContainText('switched to WASM');
   await expect(page.getByTestId('app')).toHaveAttribute('data-provider', 'wasm');
   await expect(card).toHaveAttribute('data-status', 'done');
-  await expect(card).toHaveAttribute('data-cosines', /\[/);
+  await expect(card).toHaveAttribute('data-prompts', JSON.stringify(golden.prompts));
+  // The same tolerances as the golden test (e2e/golden.spec.ts states them and the measured deviations).
+  expect(JSON.parse((await card.getAttribute('data-ids'))!), 'ids after the fallback').toEqual(g.ids);
+  const psnr = Number(await card.getAttribute('data-psnr'));
+  expect(Math.abs(psnr - g.recon_psnr_db), `PSNR ${psnr} vs ${g.recon_psnr_db} dB`).toBeLessThanOrEqual(0.01);
+  const ssim = Number(await card.getAttribute('data-ssim'));
+  expect(Math.abs(ssim - g.recon_ssim), `SSIM ${ssim} vs ${g.recon_ssim}`).toBeLessThanOrEqual(1e-4);
+  const cosines = JSON.parse((await card.getAttribute('data-cosines'))!) as number[];
+  expect(cosines.length).toBe(g.cosines.length);
+  cosines.forEach((c, i) =>
+    expect(
+      Math.abs(c - g.cosines[i]!),
+      `cosine for "${golden.prompts[i]}" ${c} vs ${g.cosines[i]}`,
+    ).toBeLessThanOrEqual(1e-4),
+  );
 });

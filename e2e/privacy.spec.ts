@@ -7,7 +7,7 @@
  *   onnxruntime-web's WebAssembly needs), no remote origins.
  */
 import { testPicture } from './png';
-import { expect, openApp, test } from './fixtures';
+import { expect, openApp, samplesInBuild, test } from './fixtures';
 
 test.beforeEach(({ ep }) => test.skip(ep !== 'wasm', 'provider independent'));
 
@@ -29,11 +29,20 @@ test('nothing leaves the machine: every request goes to the app origin', async (
   await expect(page.getByTestId('image-card').nth(1)).toHaveAttribute('data-status', 'done');
   await page.getByTestId('prompts').fill('a secret prompt\nanother private phrase');
   await expect(page.getByTestId('image-card').first()).toHaveAttribute('data-prompts', /a secret prompt/);
-  // a bundled sample too, when the build has them
+  // a bundled sample too: the build has the ones public/samples/samples.json lists, and the gallery must show
+  // them (it is filled after the model, so wait for it rather than skip the step when it is late)
+  const bundled = samplesInBuild();
   const samples = page.getByTestId('samples').getByRole('button');
-  if ((await samples.count()) > 0) {
+  if (bundled > 0) {
+    await expect(samples, 'bundled samples shown in the gallery').toHaveCount(bundled);
     await samples.first().click();
     await expect(page.getByTestId('image-card').nth(2)).toHaveAttribute('data-status', 'done');
+    expect(
+      seen.some((u) => /\/samples\//.test(u)),
+      'the sample was fetched from the app',
+    ).toBe(true);
+  } else {
+    await expect(page.getByTestId('no-samples')).toBeVisible();
   }
   await page.waitForTimeout(1000); // anything deferred (beacons, idle callbacks) would go now
 

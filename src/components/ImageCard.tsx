@@ -95,6 +95,8 @@ function ImageCardImpl({ image, scores }: Props) {
         image.timings['drop to panels'] !== undefined ? image.timings['drop to panels'].toFixed(1) : undefined
       }
       data-teacher-cosines={scores?.teacherCosines ? JSON.stringify(scores.teacherCosines) : undefined}
+      data-probabilities={scores ? JSON.stringify(scores.probabilities) : undefined}
+      data-embedding={image.embedding ? JSON.stringify(Array.from(image.embedding)) : undefined}
     >
       <header className="mb-3 flex flex-wrap items-baseline justify-between gap-2">
         <h3 id={`${image.id}-title`} className="truncate font-semibold text-slate-900" title={image.name}>

@@ -1,4 +1,4 @@
-import { argmax, cosine } from '../lib/similarity';
+import { argmax, cosineMatrix } from '../lib/similarity';
 import type { ImageItem } from '../store/store';
 import type { PromptScores } from './results';
 
@@ -19,6 +19,8 @@ export function Matrices({ images, scores, prompts }: Props) {
   const scored = images.filter((im) => scores.has(im.id));
   const embedded = images.filter((im) => im.embedding);
   if (!scored.length && embedded.length < 2) return null;
+  const vectors = embedded.map((im) => im.embedding!);
+  const imageCosines = cosineMatrix(vectors, vectors);
   return (
     <section
       aria-labelledby="matrices-title"
@@ -83,7 +85,12 @@ export function Matrices({ images, scores, prompts }: Props) {
       ) : null}
       {embedded.length >= 2 ? (
         <div className="mt-4 overflow-x-auto">
-          <table className="text-xs" data-testid="image-image-matrix">
+          <table
+            className="text-xs"
+            data-testid="image-image-matrix"
+            data-names={JSON.stringify(embedded.map((im) => im.name))}
+            data-cosines={JSON.stringify(imageCosines)}
+          >
             <caption className="mb-1 text-left text-slate-600">
               Cosine similarity, image × image (TokLIP embeddings)
             </caption>
@@ -103,13 +110,13 @@ export function Matrices({ images, scores, prompts }: Props) {
               </tr>
             </thead>
             <tbody>
-              {embedded.map((a) => (
+              {embedded.map((a, i) => (
                 <tr key={a.id}>
                   <th scope="row" className="max-w-[10rem] truncate p-1 text-left font-normal" title={a.name}>
                     {a.name}
                   </th>
-                  {embedded.map((b) => {
-                    const c = cosine(a.embedding!, b.embedding!);
+                  {embedded.map((b, j) => {
+                    const c = imageCosines[i]![j]!;
                     return (
                       <td
                         key={b.id}

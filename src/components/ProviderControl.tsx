@@ -24,7 +24,11 @@ export function ProviderControl() {
         <option value="webgpu">WebGPU</option>
         <option value="wasm">WASM</option>
       </select>
-      <span data-testid="provider-status" title={provider.reason}>
+      <span
+        data-testid="provider-status"
+        title={provider.reason}
+        data-placements={provider.placements ? JSON.stringify(provider.placements) : undefined}
+      >
         {provider.active ? (
           <>
             <strong className="text-slate-800">{providerName(provider.active)}</strong>

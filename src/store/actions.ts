@@ -45,8 +45,22 @@ client.onNotice((n) => {
   announce(n.message);
 });
 
-/** ?debug=1 enables the worker's test hooks (crash, lose-device, stats) and window.__toklipDebug. */
-const DEBUG = new URLSearchParams(location.search).get('debug') === '1';
+/**
+ * ?debug=1 enables the worker's test hooks (crash, lose-device, stats) and window.__toklipDebug;
+ * ?debug=providers reports where each session's nodes were placed (both: ?debug=1&debug=providers).
+ */
+const DEBUG_FLAGS = new URLSearchParams(location.search).getAll('debug');
+const DEBUG = DEBUG_FLAGS.includes('1');
+const REPORT_PLACEMENTS = DEBUG_FLAGS.includes('providers');
+
+client.onPlacement((e) => {
+  set((s) => ({
+    provider: {
+      ...s.provider,
+      placements: { ...s.provider.placements, [e.role]: { provider: e.provider, placement: e.placement } },
+    },
+  }));
+});
 if (DEBUG) {
   (window as Window & { __toklipDebug?: unknown }).__toklipDebug = {
     crashWorker: () => client.debug('crash'),
@@ -123,6 +137,7 @@ export async function loadModel(
   const hadModel = previous.status === 'ready' && previous.manifest !== undefined;
   set((s) => ({
     model: { ...s.model, status: 'loading', files: {}, error: undefined, loadError: undefined },
+    provider: REPORT_PLACEMENTS ? { ...s.provider, placements: {} } : s.provider,
   }));
   announce(`Loading the model ${id}…`);
   try {
@@ -136,6 +151,7 @@ export async function loadModel(
       ortBaseUrl: new URL('ort/', document.baseURI).href,
       useCache: true,
       debug: DEBUG,
+      reportPlacements: REPORT_PLACEMENTS,
       tableFetch: tableFetchParam(),
     });
     const sameModel = previous.id === id && previous.manifest !== undefined;

@@ -1,7 +1,8 @@
 /** App state (zustand). Large typed arrays live here; the UI never touches ORT tensors. */
 import { create } from 'zustand';
 import type { GpuFacts } from '../lib/capacity';
-import type { Manifest } from '../lib/manifest';
+import type { GraphRole, Manifest } from '../lib/manifest';
+import type { NodePlacement } from '../lib/placements';
 import type { AdapterFacts, Provider } from '../lib/provider';
 
 export type ImageStatus =
@@ -95,6 +96,11 @@ export interface ProviderState {
   reason: string;
   notice?: string;
   adapter?: AdapterFacts;
+  /**
+   * debug (?debug=providers): per graph, the provider its session was created for and where onnxruntime put
+   * its nodes (null placement: not logged). Cleared when a model load starts.
+   */
+  placements?: Partial<Record<GraphRole, { provider: Provider; placement: NodePlacement | null }>>;
 }
 
 export interface Prompt {

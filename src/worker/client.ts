@@ -7,6 +7,7 @@ import type {
   ErrorCode,
   LoadRequest,
   NoticeEvent,
+  PlacementEvent,
   ProgressEvent,
   RequestKind,
   ResultByKind,
@@ -36,6 +37,7 @@ export class InferenceClient {
   private progressListeners = new Set<(e: ProgressEvent) => void>();
   private noticeListeners = new Set<(e: NoticeEvent) => void>();
   private crashListeners = new Set<(message: string) => void>();
+  private placementListeners = new Set<(e: PlacementEvent) => void>();
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
@@ -68,6 +70,9 @@ export class InferenceClient {
         return;
       case 'notice':
         for (const l of this.noticeListeners) l(msg);
+        return;
+      case 'placement':
+        for (const l of this.placementListeners) l(msg);
         return;
       case 'ready':
       case 'result': {
@@ -117,6 +122,12 @@ export class InferenceClient {
   onNotice(l: (e: NoticeEvent) => void): () => void {
     this.noticeListeners.add(l);
     return () => this.noticeListeners.delete(l);
+  }
+
+  /** Debug: where each new session's nodes went (only from a worker loaded with `reportPlacements`). */
+  onPlacement(l: (e: PlacementEvent) => void): () => void {
+    this.placementListeners.add(l);
+    return () => this.placementListeners.delete(l);
   }
 
   onCrashed(l: (message: string) => void): () => void {

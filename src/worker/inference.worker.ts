@@ -18,6 +18,7 @@ import {
 } from '../lib/manifest';
 import { checkGraphAgainstManifest, readGraphShapes } from '../lib/onnxShapes';
 import { pcaColours } from '../lib/pca';
+import { parsePlacement } from '../lib/placements';
 import type { PilMode } from '../lib/pngPixels';
 import { preprocess } from '../lib/preprocess';
 import { describeAdapter, type Provider } from '../lib/provider';
@@ -497,6 +498,7 @@ async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceS
     executionProviders: [ep],
     graphOptimizationLevel: 'all',
     logSeverityLevel: 3, // errors only: ORT's EP-assignment warnings are expected and not actionable here
+    ...placementLogOptions(role),
     // Idle ORT threads must not spin: on a 2-core machine spinning starves the page's own main thread.
     extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
     ...(externalData ? { externalData } : {}),
@@ -504,6 +506,7 @@ async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceS
   if (s.provider === 'webgpu' && deviceLost === undefined) {
     try {
       const sess = await ort.InferenceSession.create(bytes, options('webgpu'));
+      reportPlacement(role, 'webgpu');
       watchDevice();
       if (s.noWasm) forgetGraph(s, role);
       return sess;
@@ -516,6 +519,7 @@ async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceS
   }
   try {
     const sess = await ort.InferenceSession.create(bytes, options('wasm'));
+    reportPlacement(role, 'wasm');
     // On WASM nothing can ask for this graph again until the next load: free its bytes.
     if (s.provider === 'wasm') forgetGraph(s, role);
     return sess;
@@ -526,6 +530,51 @@ async function createSession(s: Loaded, role: GraphRole): Promise<ort.InferenceS
       file.path,
     );
   }
+}
+
+// ---- debug: where the nodes ran ---------------------------------------------------------------------
+
+/** ORT log lines captured since the last session was created (only with `reportPlacements`). */
+let placementLog: string[] | null = null;
+
+/**
+ * Routes onnxruntime's log through the worker, before its wasm module exists: the module binds console.log
+ * and console.error when it is instantiated (at the first session), so replacing them later would miss it.
+ * Lines of ORT's own format are kept for `reportPlacement`; of them only errors are printed, as without the flag
+ * (sessions log errors only; verbose logging is hundreds of lines per session). Anything else goes to the
+ * console as before.
+ */
+function capturePlacementLog(): void {
+  if (placementLog) return;
+  placementLog = [];
+  const log = placementLog;
+  for (const level of ['log', 'info', 'warn', 'error'] as const) {
+    const original = console[level].bind(console);
+    console[level] = (...args: unknown[]) => {
+      const text = args.map(String).join(' ');
+      if (/\[[VIWEF]:onnxruntime:/.test(text)) {
+        log.push(...text.split('\n'));
+        // errors still reach the console (and the tests' console-error checks)
+        if (!/\[[EF]:onnxruntime:/.test(text)) return;
+      }
+      original(...args);
+    };
+  }
+}
+
+/** Verbose session log, tagged with the graph's role, while placements are being reported. */
+function placementLogOptions(role: GraphRole): ort.InferenceSession.SessionOptions {
+  if (!placementLog) return {};
+  placementLog.length = 0; // called as the session is created: what was logged before belongs to no one
+  return { logSeverityLevel: 0, logVerbosityLevel: 0, logId: role };
+}
+
+/** Posts where the session of `role` just created put its nodes, and forgets the log read so far. */
+function reportPlacement(role: GraphRole, provider: Provider): void {
+  if (!placementLog) return;
+  const placement = parsePlacement(placementLog, role);
+  placementLog.length = 0;
+  post({ kind: 'placement', role, provider, placement });
 }
 
 /** Watches ORT's WebGPU device once: a lost device makes the next run switch to WASM. */
@@ -861,6 +910,7 @@ async function handle(req: WorkerRequest): Promise<void> {
       }
       case 'load': {
         if (req.debug) debugEnabled = true;
+        if (req.reportPlacements) capturePlacementLog();
         const result = await load(req);
         post({ kind: 'ready', requestId: req.requestId, result }, [result.codebook, result.codeColours]);
         prewarm();

@@ -4,6 +4,7 @@
  */
 import type { GpuFacts, TableFetch } from '../lib/capacity';
 import type { GraphRole, Manifest } from '../lib/manifest';
+import type { NodePlacement } from '../lib/placements';
 import type { PilMode } from '../lib/pngPixels';
 import type { Provider } from '../lib/provider';
 
@@ -51,6 +52,11 @@ export interface LoadRequest {
   useCache: boolean;
   /** enables `debug` requests (the page was opened with ?debug=1) */
   debug?: boolean;
+  /**
+   * report which execution provider each session's nodes were assigned to (`placement` events; the page was
+   * opened with ?debug=providers): sessions log verbosely, and the worker reads the log
+   */
+  reportPlacements?: boolean;
   /** how to read a token-embedding table (text.input "embeddings"); default 'auto' (whole when small) */
   tableFetch?: TableFetch;
 }
@@ -213,6 +219,16 @@ export interface NoticeEvent {
   provider: Provider;
 }
 
+/** Debug (`reportPlacements`): where onnxruntime put the nodes of a session just created. */
+export interface PlacementEvent {
+  kind: 'placement';
+  role: GraphRole;
+  /** the provider the session was created for */
+  provider: Provider;
+  /** null: the log had no placement summary (unknown, not "all on `provider`") */
+  placement: NodePlacement | null;
+}
+
 export interface ReadyEvent {
   kind: 'ready';
   requestId: number;
@@ -234,4 +250,5 @@ export interface ErrorEvent {
   error: WorkerErrorInfo;
 }
 
-export type WorkerResponse = ProgressEvent | NoticeEvent | ReadyEvent | ResultEvent | ErrorEvent;
+export type WorkerResponse =
+  ProgressEvent | NoticeEvent | PlacementEvent | ReadyEvent | ResultEvent | ErrorEvent;
