@@ -40,6 +40,7 @@ import {
 import { TextTokenizer } from '../src/lib/text';
 import { expect, test } from './fixtures';
 import { makePng } from './images';
+import { expectPlacedOn } from './placements';
 
 const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtNode;
 
@@ -398,7 +399,7 @@ async function checkPythonIds(page: Page, ep: string, request: APIRequestContext
   const m = await requireFolder(request, id);
   expect(m.image.preprocessing, `${id} is an official export`).toBe('official_toklip');
   const want = pythonReferenceIds(id, files);
-  await openModel(page, ep, id);
+  await openModel(page, ep, id, '&debug=providers');
   await expect(page.getByTestId('model-preprocessing')).toHaveAttribute('data-mode', 'official_toklip');
   await page.getByTestId('file-input').setInputFiles(files.map((f) => resolve(CORPUS, f)));
   let differ = 0;
@@ -416,6 +417,8 @@ async function checkPythonIds(page: Page, ep: string, request: APIRequestContext
   console.log(
     `official preprocessing ${id} ${ep}: ${differ}/${total} VQ ids differ over ${files.length} PNGs`,
   );
+  // The provider the ids came from really ran the graphs (not a silent CPU fallback inside a WebGPU session).
+  console.log((await expectPlacedOn(page, ep, ['vq_encoder', 'vq_decoder', 'semantic_encoder'])).join('\n'));
 }
 
 test.describe('official_toklip preprocessing: the app sees PNGs exactly as TokLIP does', () => {
