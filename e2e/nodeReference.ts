@@ -5,11 +5,12 @@
  * worker does. Pictures are given at exactly the model's size, so the pixel tensor is the raw RGB normalised
  * with the manifest's mean/std: no resize to mirror (the resize has its own Python goldens).
  */
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { resolve } from 'node:path';
 import type * as OrtNode from 'onnxruntime-node';
-import { gatherFromTable } from '../src/lib/embeddingTable';
+import { tableMode } from '../src/lib/capacity';
+import { gatherFromTable, RowReader } from '../src/lib/embeddingTable';
 import {
   embeddingTable,
   fileByRole,
@@ -56,9 +57,12 @@ export class NodeReference {
   private readonly folder: string;
   readonly manifest: Manifest;
 
-  constructor(id: string) {
-    this.folder = resolve(MODELS_DIR, id);
-    this.manifest = readManifest(id);
+  /** `dir`: the folder holding model `id` (default public/models); `manifest`: already read and validated. */
+  constructor(id: string, opts: { dir?: string; manifest?: Manifest } = {}) {
+    this.folder = resolve(opts.dir ?? MODELS_DIR, id);
+    this.manifest =
+      opts.manifest ??
+      validateManifest(JSON.parse(readFileSync(resolve(this.folder, 'manifest.json'), 'utf8')));
   }
 
   private async run(role: GraphRole, input: OrtNode.Tensor): Promise<OrtNode.Tensor> {
@@ -120,11 +124,24 @@ export class NodeReference {
     if (!table)
       return (await this.run('text_encoder', new ort.Tensor('int32', ids, [prompts.length, L])))
         .data as Float32Array;
-    const embeds = gatherFromTable(
-      new Uint8Array(readFileSync(resolve(this.folder, table.path))),
-      ids,
-      table,
-    );
+    const path = resolve(this.folder, table.path);
+    let embeds: Float32Array;
+    if (tableMode(m) === 'whole') {
+      embeds = gatherFromTable(new Uint8Array(readFileSync(path)), ids, table);
+    } else {
+      // A table too large to read whole (as the app would stream it): only the rows the prompts use.
+      const fd = openSync(path, 'r');
+      try {
+        const reader = new RowReader(table, async (start, count) => {
+          const buf = new Uint8Array(count * table.row_bytes);
+          readSync(fd, buf, 0, buf.length, start * table.row_bytes);
+          return buf;
+        });
+        embeds = await reader.gather(ids);
+      } finally {
+        closeSync(fd);
+      }
+    }
     return (await this.run('text_encoder', new ort.Tensor('float32', embeds, [prompts.length, L, table.dim])))
       .data as Float32Array;
   }

@@ -3,7 +3,7 @@
  * toklip-synth-official (text encoder fed token embeddings from a CPU-side table, ONNX external-data shards,
  * variant and memory fields) and shows what onnxruntime-node computes on the same folder in this process:
  * VQ ids identical (but see TOKLIP_PARITY_MAX_ID_MISMATCH), prompt cosines within 1e-3 (the node side embeds the
- * app's ids, so each graph is compared on the same input). The node side cleans and tokenizes with src/lib/text.ts and
+ * app's ids, so each graph is compared on the same input). The node side (e2e/nodeReference.ts) cleans and tokenizes with src/lib/text.ts and
  * reads table rows with src/lib/embeddingTable.ts, as the worker does; the input PNG is exactly the model's
  * size, so its pixel tensor is the raw RGB normalised with the manifest's mean/std (no resize to mirror).
  *
@@ -23,26 +23,15 @@
  *                                TokLIP-S int8 (similarity gap 1.7e-5, median gap 1.2e-2). The failure names them.
  */
 import { execFileSync } from 'node:child_process';
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { existsSync, readFileSync, rmSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { APIRequestContext, Page, Route } from '@playwright/test';
-import type * as OrtNode from 'onnxruntime-node';
 import { bytesText, tableMode, WASM_HEAP_LIMIT_BYTES } from '../src/lib/capacity';
-import { gatherFromTable, RowReader } from '../src/lib/embeddingTable';
-import {
-  embeddingTable,
-  fileByRole,
-  validateManifest,
-  type GraphRole,
-  type Manifest,
-} from '../src/lib/manifest';
-import { TextTokenizer } from '../src/lib/text';
+import { validateManifest, type Manifest } from '../src/lib/manifest';
 import { expect, test } from './fixtures';
 import { makePng } from './images';
+import { NodeReference } from './nodeReference';
 import { expectPlacedOn } from './placements';
-
-const ort = createRequire(import.meta.url)('onnxruntime-node') as typeof OrtNode;
 
 const ROOT = resolve(import.meta.dirname, '..');
 const MODELS = (process.env.TOKLIP_PARITY_MODELS ?? 'synthetic-official-fp32,synthetic-official-int8')
@@ -142,89 +131,6 @@ function picture(S: number, seed: number): { png: Buffer; rgb: Uint8Array } {
   return { png, rgb };
 }
 
-/** onnxruntime-node on the folder on disk: each graph run on the same input as the app's. */
-class NodeReference {
-  private readonly sessions = new Map<GraphRole, OrtNode.InferenceSession>();
-  private readonly folder: string;
-
-  constructor(
-    id: string,
-    private readonly m: Manifest,
-  ) {
-    this.folder = resolve(DIR, id);
-  }
-
-  private async run(role: GraphRole, input: OrtNode.Tensor): Promise<OrtNode.Tensor> {
-    let s = this.sessions.get(role);
-    if (!s) {
-      // External data is found next to the graph, by the file names inside it. 'basic': from 'extended' on,
-      // the CPU EP fuses DequantizeLinear+MatMul of int8 exports into MatMulNBits with int8 *activations*
-      // (accuracy_level 4), ~3e-3 off the graph as written; onnxruntime-web does not, nor does the graph.
-      s = await ort.InferenceSession.create(resolve(this.folder, fileByRole(this.m, role)!.path), {
-        graphOptimizationLevel: 'basic',
-      });
-      this.sessions.set(role, s);
-    }
-    const out = await s.run({ [s.inputNames[0]!]: input });
-    return out[s.outputNames[0]!]!;
-  }
-
-  /** [n, E] prompt embeddings: cleaned and tokenized by src/lib/text.ts, rows by src/lib/embeddingTable.ts. */
-  async text(prompts: string[]): Promise<Float32Array> {
-    const { m } = this;
-    const L = m.text.context_length;
-    const tokenizer = new TextTokenizer(
-      JSON.parse(readFileSync(resolve(this.folder, fileByRole(m, 'tokenizer')!.path), 'utf8')),
-      m.text,
-    );
-    const ids = tokenizer.encodeBatch(prompts);
-    const table = embeddingTable(m);
-    if (!table)
-      return (await this.run('text_encoder', new ort.Tensor('int32', ids, [prompts.length, L])))
-        .data as Float32Array;
-    const path = resolve(this.folder, table.path);
-    let embeds: Float32Array;
-    if (tableMode(m) === 'whole') {
-      embeds = gatherFromTable(new Uint8Array(readFileSync(path)), ids, table);
-    } else {
-      const fd = openSync(path, 'r');
-      try {
-        const reader = new RowReader(table, async (start, count) => {
-          const buf = new Uint8Array(count * table.row_bytes);
-          readSync(fd, buf, 0, buf.length, start * table.row_bytes);
-          return buf;
-        });
-        embeds = await reader.gather(ids);
-      } finally {
-        closeSync(fd);
-      }
-    }
-    const input = new ort.Tensor('float32', embeds, [prompts.length, L, table.dim]);
-    return (await this.run('text_encoder', input)).data as Float32Array;
-  }
-
-  /** VQ ids [h*w] of an S×S RGB picture: the pixel tensor is the raw RGB normalised with mean/std. */
-  async vqIds(rgb: Uint8Array): Promise<Int32Array> {
-    const { size: S, mean, std } = this.m.image;
-    const px = new Float32Array(3 * S * S);
-    for (let c = 0; c < 3; c++)
-      for (let i = 0; i < S * S; i++) px[c * S * S + i] = (rgb[i * 3 + c]! / 255 - mean[c]!) / std[c]!;
-    const out = await this.run('vq_encoder', new ort.Tensor('float32', px, [1, 3, S, S]));
-    return Int32Array.from(out.data as ArrayLike<number | bigint>, (v) => Number(v));
-  }
-
-  /** [E] semantic embedding of ids [h*w]. */
-  async image(ids: Int32Array): Promise<Float32Array> {
-    const { h, w } = this.m.grid;
-    return (await this.run('semantic_encoder', new ort.Tensor('int32', ids, [1, h, w]))).data as Float32Array;
-  }
-
-  async release(): Promise<void> {
-    for (const s of this.sessions.values()) await s.release();
-    this.sessions.clear();
-  }
-}
-
 async function openModel(page: Page, ep: string, id: string, extra = ''): Promise<void> {
   await page.goto(`./?ep=${ep}&model=${id}${extra}`);
   await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', /ready|error/, {
@@ -249,7 +155,7 @@ interface Parity {
  */
 async function checkParity(page: Page, id: string, m: Manifest, seeds: number[]): Promise<Parity> {
   const pics = seeds.map((s) => picture(m.image.size, s));
-  const ref = new NodeReference(id, m);
+  const ref = new NodeReference(id, { dir: DIR, manifest: m });
   try {
     await page.getByTestId('prompts').fill(PROMPTS.join('\n'));
     await page
