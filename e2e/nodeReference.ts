@@ -42,14 +42,18 @@ export function squarePicture(S: number, seed: number): { png: Buffer; rgb: Uint
       rgb[i + 1] = disc ? 200 : checker ? 20 : Math.round(((S - 1 - y) * 255) / S);
       rgb[i + 2] = disc ? 90 : Math.round(((x * 3 + y + 29 * seed) % S) * (255 / S));
     }
-  const png = makePng({
+  return { png: squarePng(S, rgb), rgb };
+}
+
+/** An 8-bit RGB PNG of S×S raw RGB pixels (row-major). */
+export function squarePng(S: number, rgb: Uint8Array): Buffer {
+  return makePng({
     width: S,
     height: S,
     colourType: 2,
     bitDepth: 8,
     sample: (x, y) => Array.from(rgb.subarray((y * S + x) * 3, (y * S + x) * 3 + 3)),
   });
-  return { png, rgb };
 }
 
 export class NodeReference {

@@ -29,8 +29,7 @@ import type { APIRequestContext, Page, Route } from '@playwright/test';
 import { bytesText, tableMode, WASM_HEAP_LIMIT_BYTES } from '../src/lib/capacity';
 import { validateManifest, type Manifest } from '../src/lib/manifest';
 import { expect, test } from './fixtures';
-import { makePng } from './images';
-import { NodeReference } from './nodeReference';
+import { NodeReference, squarePng } from './nodeReference';
 import { expectPlacedOn } from './placements';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -121,14 +120,7 @@ function picture(S: number, seed: number): { png: Buffer; rgb: Uint8Array } {
       rgb[i + 1] = disc ? 30 + 60 * seed : checker ? 250 : Math.round((y * 255) / S);
       rgb[i + 2] = disc ? 70 : Math.round(((x + y + 17 * seed) % S) * (255 / S));
     }
-  const png = makePng({
-    width: S,
-    height: S,
-    colourType: 2,
-    bitDepth: 8,
-    sample: (x, y) => Array.from(rgb.subarray((y * S + x) * 3, (y * S + x) * 3 + 3)),
-  });
-  return { png, rgb };
+  return { png: squarePng(S, rgb), rgb };
 }
 
 async function openModel(page: Page, ep: string, id: string, extra = ''): Promise<void> {
