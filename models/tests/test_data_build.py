@@ -210,6 +210,31 @@ def test_photo_heuristics() -> None:
     assert B.photo_reject_reason(grey, "jpeg") is None
 
 
+def test_texture_flat_limit_is_narrow() -> None:
+    # A lossless texture whose upper half is an exactly flat sky over a noisy ground: flat over ~half
+    # the photo limit's tolerance -> rejected as a photo, kept as a curated texture.
+    sky = _noise(400, 300, seed=3)
+    sky.paste((120, 160, 220), (0, 0, 400, 90))  # 30% exactly flat
+    frac = B.flat_fraction(sky)
+    assert B.FLAT_LIMIT["png"] < frac < B.TEXTURE_FLAT_LIMIT
+    assert B.photo_reject_reason(sky, "png") == "flat/vector-looking"
+    assert B.photo_reject_reason(sky, "png", texture=True) is None
+    # The texture limit still rejects a synthetic gradient, and the other tests are unchanged.
+    grad = np.tile(np.linspace(0, 255, 400, dtype=np.uint8)[None, :, None], (300, 1, 3))
+    assert B.photo_reject_reason(Image.fromarray(grad), "png", texture=True) is not None
+    assert B.photo_reject_reason(_noise(200, 120), "png", texture=True) == "short side < 160"
+    sprite = _noise(400, 300).convert("RGBA")
+    sprite.putalpha(0)
+    assert B.photo_reject_reason(sprite, "png", texture=True) == "transparent (sprite/cut-out)"
+
+
+def test_small_texture_is_kept_at_its_size(tmp_path: Path) -> None:
+    tile = _noise(256, 256, seed=4)
+    cand = S.PhotoCandidate("t-tile", "t", "pkg", "tile", "png", 256 * 256, lambda: tile.copy(), texture=True)
+    records, _ = B.build_photos([cand], tmp_path)
+    assert [(r["id"], r["width"], r["height"]) for r in records] == [("t-tile", 256, 256)]  # never upscaled
+
+
 def test_downscale_and_square() -> None:
     assert B.downscale_short(_noise(1000, 500)).size == (640, 320)
     assert B.downscale_short(_noise(300, 900)).size == (300, 900)  # already small enough

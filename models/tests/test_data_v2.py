@@ -430,8 +430,49 @@ def test_debian_textures_reader(tmp_path: Path, monkeypatch: pytest.MonkeyPatch)
     assert [(c.id, c.fmt, c.area, c.source) for c in cands] == [
         ("scorched3d-rock-texture0", "jpeg", 24000, "scorched3d"), ("scorched3d-sky", "png", 24000, "scorched3d")]
     assert cands[0].open().size == (200, 120)
+    assert not any(c.texture for c in cands)  # scorched3d keeps the photo flatness limit
     with pytest.raises(SourceUnavailable):
         V.debian_textures("colobot-common-textures")
+
+
+def test_curated_texture_readers_pick_natural_files(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PIL import Image
+
+    etr = tmp_path / "usr/share/games/etr"
+    colobot = tmp_path / "usr/share/games/colobot/textures"
+    xplanet = tmp_path / "usr/share/xplanet/images"
+    files = {
+        "extremetuxracer-data": [etr / "terrains/rock01.png", etr / "env/etr/sunny/front.png",
+                                 etr / "env/etr/sunny/frontH.png", etr / "textures/menu_title.png",
+                                 etr / "courses/default/bunny_hill/elev.png"],
+        "colobot-common-textures": [colobot / "mars001.png", colobot / "cloud02.png", colobot / "relief01.png",
+                                    colobot / "lava05.png", colobot / "interface/button1.png",
+                                    tmp_path / "usr/share/games/colobot/mods/AltTextures/textures/dirty01.png"],
+        "xplanet-images": [xplanet / "earth.jpg", xplanet / "iss.png"],
+    }
+    for paths in files.values():
+        for f in paths:
+            f.parent.mkdir(parents=True, exist_ok=True)
+            Image.new("RGB", (40, 20), (90, 80, 70)).save(f)
+
+    def dpkg_files(pkg: str) -> tuple[str, ...]:
+        if pkg not in files:
+            raise SourceUnavailable(f"{pkg}: not installed")
+        return tuple(sorted(str(f) for f in files[pkg]))
+
+    monkeypatch.setattr(V.S, "dpkg_files", dpkg_files)
+    picked = {pkg: [(c.id, c.texture) for c in V.debian_textures(pkg)] for pkg in files}
+    assert picked == {
+        # terrain tiles and RGB skybox faces; not the palette *H copies, UI sprites or course maps
+        "extremetuxracer-data": [("etr-env-etr-sunny-front", True), ("etr-terrains-rock01", True)],
+        # natural surfaces by name; not heightmaps, lava, interface atlases or the mod's copies
+        "colobot-common-textures": [("colobot-cloud02", True), ("colobot-mars001", True)],
+        "xplanet-images": [("xplanet-earth", True)],  # the globe map, not the spacecraft icons
+    }
+    # A package that is installed but holds none of the expected files is a loud skip, not an empty source.
+    files["xplanet-images"] = [xplanet / "iss.png"]
+    with pytest.raises(SourceUnavailable, match="xplanet-images"):
+        V.debian_textures("xplanet-images")
 
 
 # --------------------------------------------------------------------------- v2 builder

@@ -172,8 +172,16 @@ MIN_COLOURS = 256  # photos score thousands; icons, textures and gradients a few
 GREY_LEVELS = 96  # grayscale equivalent of MIN_COLOURS
 
 
-def photo_reject_reason(img: Image.Image, fmt: str) -> str | None:
-    """None if the decoded image looks like a usable photograph, else a short reason."""
+# Curated natural textures (game terrain tiles, rendered mountain skyboxes, planetary maps; chosen by
+# file name in sources_v2._TEXTURE_KEEP) have smooth sky, snow or ocean areas that are exactly flat over
+# 6-42% of their pixels (measured on the etr/colobot/xplanet files kept), far above the photo limits;
+# synthetic gradients and fills score >= 0.9. The texture limit sits between the two.
+TEXTURE_FLAT_LIMIT = 0.5
+
+
+def photo_reject_reason(img: Image.Image, fmt: str, texture: bool = False) -> str | None:
+    """None if the decoded image looks like a usable photograph, else a short reason.
+    ``texture``: the candidate is a curated natural texture; only the flatness limit differs."""
     if min(img.size) < PHOTO_MIN_SHORT:
         return "short side < 160"
     if alpha_fraction(img) > 0.02:
@@ -181,7 +189,7 @@ def photo_reject_reason(img: Image.Image, fmt: str) -> str | None:
     rgb = on_white(img)
     if colour_richness(rgb) < MIN_COLOURS:
         return "few colours"
-    limit = FLAT_LIMIT.get(fmt)
+    limit = TEXTURE_FLAT_LIMIT if texture else FLAT_LIMIT.get(fmt)
     if limit is not None and flat_fraction(rgb) > limit:
         return "flat/vector-looking"
     return None
@@ -270,7 +278,7 @@ def build_photos(cands: list[S.PhotoCandidate], out: Path) -> tuple[list[dict], 
             rejected[reason] += 1
             per_source_rej[c.source][reason] += 1
             continue
-        reason = photo_reject_reason(img, c.fmt)
+        reason = photo_reject_reason(img, c.fmt, c.texture)
         if reason:
             rejected[reason] += 1
             per_source_rej[c.source][reason] += 1

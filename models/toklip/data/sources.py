@@ -203,6 +203,7 @@ class PhotoCandidate:
     area: int  # original pixel count; larger originals win perceptual-hash ties
     open: Callable[[], Image.Image]
     copyright_path: str = ""  # path to match against the package's copyright file
+    texture: bool = False  # curated natural texture: build.py applies TEXTURE_FLAT_LIMIT instead of FLAT_LIMIT
 
 
 @dataclass

@@ -548,31 +548,54 @@ def flag_icons(territories: dict[str, str] | None = None, root: Path | None = No
 
 # --------------------------------------------------------------------------- Debian textures
 
-# Natural textures (rock, sand, grass, snow, sky) from Debian game packages; docs/TINY_V2_DATA.md
+# Natural textures (rock, sand, grass, snow, sky, planetary maps) from Debian packages; docs/TINY_V2_DATA.md
 # gives the licence check and the measured counts. Package -> path fragment of the texture folder
 # (scorched3d also ships tank skins, left out by the path).
 TEXTURE_PACKAGES = {
     "scorched3d-data": "/globalmods/none/data/textures/landscape/",
-    "extremetuxracer-data": "/games/etr/",  # terrains/ tiles and env/ skybox faces
+    "extremetuxracer-data": "/games/etr/",
     "colobot-common-textures": "/colobot/textures/",
+    "xplanet-images": "/xplanet/images/",
 }
-_TEXTURE_SHORT = {"scorched3d-data": "scorched3d", "extremetuxracer-data": "etr", "colobot-common-textures": "colobot"}
+_TEXTURE_SHORT = {"scorched3d-data": "scorched3d", "extremetuxracer-data": "etr", "colobot-common-textures": "colobot",
+                  "xplanet-images": "xplanet"}
+# Inside the folder, the files that are natural surfaces or skies (full match on the path after the fragment).
+# Only these curated packages get v1's looser texture flatness limit (texture=True), so UI art must be left
+# out here, not by the filter. scorched3d keeps the photo limit: its landscape folder also holds cloud masks
+# and blurred colour blobs that only the photo limit rejects.
+# etr: terrain tiles and the mountain skybox faces; not UI sprites/fonts (textures/, objects/, players/),
+#   course maps, nor the *H.png faces (256-colour palette copies of the RGB ones).
+# colobot: clouds, deserts, dirt, Mars/Moon ground, water, terrain, sky backdrops; not UI atlases,
+#   heightmaps (relief*, res*), effects, fonts, object skins, nor the synthetic lava bubbles.
+# xplanet: the whole-globe maps (Earth by day and night, Sun); its PNGs are tiny spacecraft icons.
+_TEXTURE_KEEP = {
+    "extremetuxracer-data": r"terrains/[^/]+\.png|env/[^/]+/[^/]+/(?:front|left|right)\.png",
+    "colobot-common-textures": r"(?:back|cloud|desert|dirty|mars|moon|terra|water)\d+\.png",
+    "xplanet-images": r"[^/]+\.jpe?g",
+}
 
 
 def debian_textures(pkg: str) -> list[S.PhotoCandidate]:
-    """Raster textures of one TEXTURE_PACKAGES package as photo candidates; v1's photo filter
-    (size, opacity, colours, flatness) then drops sprites, UI and flat art."""
+    """Raster textures of one TEXTURE_PACKAGES package as photo candidates; v1's photo filter (size,
+    opacity, colours, flatness; the texture limit for the curated _TEXTURE_KEEP packages) then drops
+    sprites, masks and flat art."""
     frag = TEXTURE_PACKAGES[pkg]
     short = _TEXTURE_SHORT[pkg]
+    curated = pkg in _TEXTURE_KEEP
+    keep = re.compile(_TEXTURE_KEEP.get(pkg, r".*"), re.I)
     out = []
     for p in S.dpkg_files(pkg):
         if frag in p and p.lower().endswith((".jpg", ".jpeg", ".png")):
             rel = p.split(frag, 1)[1]
+            if not keep.fullmatch(rel):
+                continue
             with Image.open(p) as im:  # header only
                 w, h = im.size
             out.append(S.PhotoCandidate(f"{short}-{S.slug(rel.rsplit('.', 1)[0])}", short, pkg, p,
                                         "jpeg" if p.lower().endswith((".jpg", ".jpeg")) else "png", w * h,
-                                        (lambda p=p: Image.open(p)), p))
+                                        (lambda p=p: Image.open(p)), p, texture=curated))
+    if not out:
+        raise SourceUnavailable(f"{pkg}: no texture files under {frag}")
     return sorted(out, key=lambda c: c.id)
 
 
