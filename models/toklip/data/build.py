@@ -408,6 +408,11 @@ SOURCE_INFO = {
     "lomiri": "Lomiri/Ubuntu Touch wallpapers",
     "mate": "MATE desktop backgrounds",
     "plasma": "KDE Plasma wallpapers",
+    # TokLIP-Tiny v2 natural textures (sources_v2.TEXTURE_PACKAGES)
+    "scorched3d": "Scorched 3D landscape textures",
+    "etr": "Extreme Tux Racer terrain textures and skyboxes",
+    "colobot": "Colobot: Gold Edition terrain and sky textures",
+    "xplanet": "xplanet planetary maps",
     "emoji": "Noto Color Emoji (Google); names and keywords from Unicode emoji-test.txt and CLDR annotations",
     "tuxpaint": "Tux Paint default stamps",
 }
