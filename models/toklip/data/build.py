@@ -174,7 +174,7 @@ GREY_LEVELS = 96  # grayscale equivalent of MIN_COLOURS
 
 # Curated natural textures (game terrain tiles, rendered mountain skyboxes, planetary maps; chosen by
 # file name in sources_v2._TEXTURE_KEEP) have smooth sky, snow or ocean areas that are exactly flat over
-# 6-42% of their pixels (measured on the etr/colobot/xplanet files kept), far above the photo limits;
+# up to 42% of their pixels (measured on the etr/colobot/xplanet files kept), far above the photo limits;
 # synthetic gradients and fills score >= 0.9. The texture limit sits between the two.
 TEXTURE_FLAT_LIMIT = 0.5
 
