@@ -63,8 +63,10 @@ def pair_pixels(pairs: list[Pair], size: int, mean: tuple[float, ...], std: tupl
 class CropSampler:
     """Random multi-scale square crops with flips, dropping flat crops (they teach the VQ nothing)."""
 
-    def __init__(self, images: list[np.ndarray], seed: int, min_frac: float = 0.3, flat_std: float = 6.0) -> None:
+    def __init__(self, images: list[np.ndarray], seed: int, min_frac: float = 0.3, flat_std: float = 6.0,
+                 resample: int = Image.BILINEAR) -> None:
         self.images = images
+        self.resample = resample
         self.rng = random.Random(seed)
         self.min_frac = min_frac
         self.flat_std = flat_std
@@ -80,7 +82,7 @@ class CropSampler:
             c = img[top : top + s, left : left + s]
             if c.std() >= self.flat_std:
                 break
-        out = np.asarray(Image.fromarray(c).resize((res, res), Image.BILINEAR))
+        out = np.asarray(Image.fromarray(c).resize((res, res), self.resample))
         if self.rng.random() < 0.5:
             out = out[:, ::-1]
         return out

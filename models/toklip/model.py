@@ -234,6 +234,16 @@ def tiny_config() -> TokLIPConfig:
     return TokLIPConfig(name="toklip-tiny", vq=vq, vision=vision, text=text, embed_dim=192, teacher=teacher)
 
 
+def tiny_v2_config() -> TokLIPConfig:
+    """TokLIP-Tiny v2: v1's shapes with a 4096x8 codebook and a 4096-token text vocabulary, trained on
+    the official TokLIP preprocessing (issue 11)."""
+    v1 = tiny_config()
+    vq = VQConfig(codebook_size=4096, codebook_embed_dim=8, ch=32, ch_mult=(1, 1, 2, 4), num_res_blocks=1, z_channels=64)
+    text = TextConfig(vocab_size=4096, context_length=16, width=192, layers=3, heads=3, mlp_hidden=768, act="gelu_tanh")
+    return TokLIPConfig(name="toklip-tiny", vq=vq, vision=v1.vision, text=text, embed_dim=192, teacher=v1.teacher,
+                        extra={"preprocessing": "official_toklip", "version": "v2"})
+
+
 def sigmoid_loss(img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor, bias: torch.Tensor, labels: torch.Tensor | None = None) -> torch.Tensor:
     """SigLIP pairwise sigmoid loss; ``labels`` [B,B] of +1/-1 lets duplicates of a concept count as positives."""
     logits = scale.exp() * img @ txt.t() + bias
