@@ -10,7 +10,7 @@ from PIL import Image
 from toklip.evaluate import evaluate, main as eval_main
 from toklip.export import load_checkpoint, main as export_main
 from toklip.golden import write_golden
-from toklip.preprocess import preprocess_rgba
+from toklip.preprocess import preprocess_image
 from toklip.textok import TextEncoderInput
 from toklip.train import run_recipe
 
@@ -59,8 +59,7 @@ def check_golden_against_pytorch(checkpoint: Path, bundle: Path, e2e: Path, gold
         scale, bias = model.logit_scale.exp().item(), model.logit_bias.item()
         embs = []
         for g in golden["images"]:
-            rgba = np.asarray(Image.open(e2e / g["file"]).convert("RGBA"))
-            x = torch.from_numpy(preprocess_rgba(rgba, img["size"], img["mean"], img["std"])[None])
+            x = torch.from_numpy(preprocess_image(e2e / g["file"], img)[None])
             ids = model.trunk.vq.encode_ids(x)
             # ONNX and PyTorch may pick different codes only at a near-tie of two codebook distances
             agree = (ids[0].numpy() == np.asarray(g["ids"])).mean()

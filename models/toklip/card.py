@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .targets import TARGETS, target_status
+
 
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
@@ -13,10 +15,51 @@ def _fmt(v: Any) -> str:
     return "n/a" if v is None else str(v)
 
 
-def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any]) -> Path:
+HISTORY = Path(__file__).parent / "history"
+
+
+def _sources(folders: list[Path]) -> dict[str, Any]:
+    """sources.json of every dataset folder merged: sources and skips concatenated, counts per profile."""
+    merged: dict[str, Any] = {"sources": [], "skipped": [], "counts": {}, "debian_version": None}
+    for d in folders:
+        p = d / "sources.json"
+        if not p.exists():
+            continue
+        s = json.loads(p.read_text(encoding="utf-8"))
+        merged["debian_version"] = merged["debian_version"] or s.get("debian_version")
+        merged["sources"] += s.get("sources") or []
+        merged["skipped"] += s.get("skipped") or []
+        merged["counts"][s.get("profile", "v1")] = s.get("counts")
+        if s.get("options", {}).get("heldout_style"):
+            merged["heldout_style"] = s["options"]["heldout_style"]
+    return merged
+
+
+def _target_lines(metrics: dict[str, Any]) -> list[str]:
+    status = target_status(metrics)
+    lines = ["| key | meaning | target | this model | |", "| --- | --- | --- | --- | --- |"]
+    for k, (op, bound, meaning) in TARGETS.items():
+        met = status.get(k)
+        lines.append(f"| `{k}` | {meaning} | {op} {bound:g} | {_fmt(metrics.get(k))} | "
+                     f"{'met' if met else 'not measured' if met is None else '**not met**'} |")
+    for k in ("psnr_beats_thumb32", "toklip_t2i_r1_ge_0.9_teacher"):
+        if k in status:
+            lines.append(f"| `{k}` | derived | true | {status[k]} | {'met' if status[k] else '**not met**'} |")
+    return lines
+
+
+def _history_lines() -> list[str]:
+    lines: list[str] = []
+    for f in sorted(HISTORY.glob("*.json")) if HISTORY.is_dir() else []:
+        h = json.loads(f.read_text(encoding="utf-8"))
+        lines += ["", f"### {h.get('name', f.stem)}", "", h.get("note", ""), "", "| metric | value |", "| --- | --- |"]
+        lines += [f"| {k} | {_fmt(v)} |" for k, v in (h.get("metrics") or {}).items()]
+    return lines
+
+
+def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any], data_v2: Path | None = None) -> Path:
     man = json.loads((bundle / "manifest.json").read_text(encoding="utf-8"))
-    src_path = data / "sources.json"
-    sources = json.loads(src_path.read_text()) if src_path.exists() else {}
+    sources = _sources([data] + ([data_v2] if data_v2 else []))
     training = man.get("training") or {}
     cfg = man.get("config", {})
     lines = [
@@ -37,25 +80,20 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any]) -> Path:
         " shared with the pixel teacher; logit scale"
         f" {man['logit_scale']:.3f}, bias {man['logit_bias']:.3f}.",
         f"- Pixel teacher CLIP (distillation target): ViT patch {cfg.get('teacher', {}).get('patch_size') if cfg.get('teacher') else 'n/a'}.",
+        f"- Preprocessing: `{man['image'].get('preprocessing', 'center_crop_triangle_float (legacy)')}` (docs/CONTRACT.md).",
         "",
         "## Training",
         "",
-        f"- Recipe: `toklip-train` (seed {training.get('seed')}); stages and minutes measured on the training machine: "
+        f"- Recipe: `{training.get('recipe') or 'toklip-train'}` (seed {training.get('seed')}); wall minutes per stage: "
         f"{json.dumps(training.get('stage_minutes'))}; total {_fmt(training.get('train_minutes'))} min.",
+        f"- Per stage (wall and process CPU minutes, load average at start/end): `{json.dumps(training.get('timing'))}`",
+        f"- Data: `{json.dumps(training.get('data'))}`",
         f"- Schedule: `{json.dumps(training.get('schedule'))}`",
-        f"- Timing note: {training.get('timing_note') or 'as measured by toklip-train'}",
+        f"- Timing note: {training.get('timing_note') or 'as measured by the recipe'}",
         "",
-        "## Targets (from the project's issue) and where this model stands",
+        "## Targets (issue 11) and where this model stands",
         "",
-        f"- PSNR ≥ 24 dB at {man['image']['size']} px: {_fmt(metrics.get('psnr_db'))} dB "
-        f"({'met' if (metrics.get('psnr_db') or 0) >= 24 else 'not met'}).",
-        f"- ≥ 60 % of codes used: {_fmt(metrics.get('codebook_usage'))} "
-        f"({'met' if (metrics.get('codebook_usage') or 0) >= 0.6 else 'not met'}).",
-        f"- TokLIP R@1 ≥ 90 % of the teacher's: ratio {_fmt(metrics.get('toklip_over_teacher_r1'))} "
-        f"({'met' if (metrics.get('toklip_over_teacher_r1') or 0) >= 0.9 else 'not met'}); chance R@1 over "
-        f"{metrics.get('retrieval_n_concepts')} concepts is {1 / max(1, metrics.get('retrieval_n_concepts') or 1):.4f}.",
-        f"- Full recipe under 90 minutes on the 2-core machine: {_fmt(training.get('train_minutes'))} min "
-        f"({'met' if (training.get('train_minutes') or 1e9) < 90 else 'not met as measured; see the timing note'}).",
+        *_target_lines({**metrics, "train_minutes": metrics.get("train_minutes") or training.get("train_minutes")}),
         "",
         "## Evaluation (held-out photos and concepts; `toklip-eval`)",
         "",
@@ -63,22 +101,31 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any]) -> Path:
         "| --- | --- |",
     ]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in metrics.items()]
-    lines += ["", "## Data sources (Debian packages)", "", f"Debian version: {sources.get('debian_version', 'unknown')}", ""]
+    lines += ["", "## Data sources (Debian and npm packages)", "", f"Debian version: {sources.get('debian_version', 'unknown')}."]
+    if sources.get("heldout_style"):
+        lines.append(f"Held-out style (never trained on; measures cross-style transfer): **{sources['heldout_style']}**.")
+    for prof, c in sources.get("counts", {}).items():
+        lines.append(f"Counts ({prof}): `{json.dumps(c)}`")
+    lines.append("")
     srcs = sources.get("sources") or []
-    lines += ["| source | package | version | used as | items | licences |", "| --- | --- | --- | --- | --- | --- |"]
+    lines += ["| source | package | version | used as | items | concepts | licences |", "| --- | --- | --- | --- | --- | --- | --- |"]
     for s in srcs:
         lic = ", ".join(s.get("license") or []) if isinstance(s.get("license"), list) else s.get("license")
-        lines.append(f"| {s.get('name')} | {s.get('package')} | {s.get('version')} | {s.get('output')} | {s.get('items')} | {lic} |")
+        lines.append(f"| {s.get('name')} | {s.get('package')} | {s.get('version')} | {s.get('output')} | {s.get('items')} "
+                     f"| {s.get('concepts', '')} | {lic} |")
     skipped = sources.get("skipped") or []
     lines += ["", "Skipped packages: " + (", ".join(json.dumps(x) for x in skipped) if skipped else "none")]
     lines += ["", "## Attribution", ""]
     for s in srcs:
-        lines.append(f"- **{s.get('name')}** ({s.get('package')} {s.get('version')}): {s.get('attribution')}")
+        att = s.get("attribution")
+        lines.append(f"- **{s.get('name')}** ({s.get('package')} {s.get('version')}): "
+                     f"{'; '.join(att) if isinstance(att, list) else att}")
         for f in s.get("files") or []:
             lines.append(f"  - {f.get('copyright')} — {f.get('license')} ({f.get('count')} files used)")
         for w in s.get("wallpapers") or []:
             if w.get("credit"):
                 lines.append(f"  - {w['id']}: {w['credit']}")
+    lines += ["", "## History (earlier bundled models, for comparison)", *_history_lines()]
     lines += ["", "## Licence", "", "Code: Apache-2.0. Weights: trained by this project from the data above; the data's own"
               " licences and attribution requirements (listed above) apply to derived uses.", ""]
     path = bundle / "MODEL_CARD.md"

@@ -25,6 +25,7 @@ import numpy as np
 import torch
 
 from .manifest import build_manifest, write_manifest
+from .preprocess import LEGACY
 from .model import PixelCLIP, TokLIP, TokLIPConfig, tiny_config
 from .onnx_graphs import export_all
 
@@ -59,20 +60,24 @@ def write_codebook(model: TokLIP, path: Path) -> None:
     path.write_bytes(np.ascontiguousarray(cb).tobytes())
 
 
-def license_info(data: Path | None) -> dict[str, Any]:
+def license_info(*folders: Path | None) -> dict[str, Any]:
     info: dict[str, Any] = {"code": "Apache-2.0", "weights": "Apache-2.0 (trained by this project's scripts)", "data_sources": []}
-    src = data / "sources.json" if data else None
-    if src and src.exists():
+    for data in folders:
+        src = data / "sources.json" if data else None
+        if not (src and src.exists()):
+            continue
         s = json.loads(src.read_text())
         info["debian_version"] = s.get("debian_version")
         for v in s.get("sources") or []:
             info["data_sources"].append({"source": v.get("name"), "package": v.get("package"), "version": v.get("version"),
-                                          "license": v.get("license"), "attribution": v.get("attribution")})
+                                         "registry": v.get("registry", "debian"), "license": v.get("license"),
+                                         "attribution": v.get("attribution")})
     return info
 
 
 def export_bundle(model: TokLIP, teacher: PixelCLIP | None, tokenizer: Path, out: Path, *, display_name: str,
-                  description: str, data: Path | None, training: dict[str, Any] | None) -> Path:
+                  description: str, data: Path | None, training: dict[str, Any] | None,
+                  data_v2: Path | None = None) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     export_all(model, teacher, out)
     shutil.copyfile(tokenizer, out / "tokenizer.json")
@@ -80,7 +85,8 @@ def export_bundle(model: TokLIP, teacher: PixelCLIP | None, tokenizer: Path, out
     manifest = build_manifest(
         model.cfg, out, display_name=display_name, description=description,
         logit_scale=float(math.exp(model.logit_scale.item())), logit_bias=float(model.logit_bias.item()),
-        default_prompts=DEFAULT_PROMPTS, license_info=license_info(data), training=training,
+        default_prompts=DEFAULT_PROMPTS, license_info=license_info(data, data_v2), training=training,
+        preprocessing=model.cfg.extra.get("preprocessing", LEGACY),
     )
     return write_manifest(out, manifest)
 
@@ -132,6 +138,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--tokenizer", type=Path, help="tokenizer.json (default: beside the checkpoint)")
     ap.add_argument("--data", type=Path, help="dataset folder, for sources.json (licences, package versions)")
+    ap.add_argument("--data-v2", type=Path, help="v2 dataset folder (toklip-build-data --profile v2), likewise")
     ap.add_argument("--out", type=Path, required=True)
     ap.add_argument("--display-name", default=None)
     og = ap.add_argument_group("official TokLIP weights (docs/OFFICIAL.md)")
@@ -163,7 +170,8 @@ def main(argv: list[str] | None = None) -> None:
         desc = "Randomly initialised TokLIP-Tiny: the real graphs and contract, untrained weights."
     elif a.checkpoint:
         model, teacher, ck = load_checkpoint(a.checkpoint)
-        training = {k: ck.get(k) for k in ("train_minutes", "stage_minutes", "timing_note", "seed", "schedule", "smoke")}
+        training = {k: ck.get(k) for k in ("train_minutes", "stage_minutes", "timing_note", "seed", "schedule", "smoke",
+                                           "recipe", "timing", "data") if k in ck or k in ("train_minutes", "seed")}
         desc = "TokLIP-Tiny trained offline by models/toklip on images and captions from Debian packages."
     else:
         ap.error("give --checkpoint or --random-init")
@@ -171,7 +179,8 @@ def main(argv: list[str] | None = None) -> None:
     if tok is None or not tok.exists():
         ap.error(f"tokenizer not found: {tok}")
     name = a.display_name or f"TokLIP-Tiny ({model.cfg.vision.image_size} px)"
-    path = export_bundle(model, teacher, tok, a.out, display_name=name, description=desc, data=a.data, training=training)
+    path = export_bundle(model, teacher, tok, a.out, display_name=name, description=desc, data=a.data, training=training,
+                         data_v2=a.data_v2)
     print(f"wrote {path}")
 
 

@@ -21,7 +21,7 @@ from PIL import Image
 
 from .dataset import load_pairs, read_jsonl
 from .metrics import psnr, ssim
-from .preprocess import canonicalize, preprocess_rgba, to_rgb01
+from .preprocess import canonicalize, preprocess_image, preprocess_rgba, to_rgb01
 from .runtime import Bundle
 
 TEXT_CASES = [
@@ -89,7 +89,7 @@ def write_golden(bundle: Path, data: Path, e2e_dir: Path, units_dir: Path, n_pai
     for name, im in _fixture_images(data, n_pairs):
         fname = "".join(c if c.isalnum() or c in "-_" else "_" for c in name) + ".png"
         im.save(e2e_dir / fname, optimize=False)
-        x = preprocess_rgba(np.asarray(im.convert("RGBA")), b.size, b.mean, b.std)[None]
+        x = preprocess_image(im, b.manifest["image"])[None]  # the manifest's preprocessing mode
         ids = b.tokenize(x)
         rec = b.decode(ids)[0]
         ref = to_rgb01(x[0], b.mean, b.std)

@@ -55,3 +55,14 @@ def recall_at(sim: np.ndarray, k: int) -> float:
     """sim[i, j]: query i vs candidate j; the right candidate of query i is j = i."""
     order = np.argsort(-sim, axis=1, kind="stable")[:, :k]
     return float(np.mean([i in order[i] for i in range(sim.shape[0])]))
+
+
+def participation_ratio(emb: np.ndarray) -> float:
+    """(Σλ)² / Σλ² of the embeddings' covariance eigenvalues: how many directions the variance really
+    uses (1 = all on a line, d = spread evenly over all d)."""
+    if len(emb) < 2:
+        return float("nan")
+    x = emb.astype(np.float64) - emb.mean(axis=0, keepdims=True)
+    lam = np.linalg.eigvalsh(x.T @ x / (len(x) - 1))
+    lam = np.clip(lam, 0.0, None)
+    return float(lam.sum() ** 2 / (lam**2).sum()) if lam.any() else float("nan")
