@@ -24,10 +24,10 @@ export async function openApp(page: Page, ep: string, extra = ''): Promise<void>
   await expect(page.getByTestId('app')).toHaveAttribute('data-provider', ep);
 }
 
-/** Samples the build bundles: those public/samples/samples.json lists (vite copies public/ into the build). */
-export function samplesInBuild(): number {
-  const file = resolve(import.meta.dirname, '../public/samples/samples.json');
+/** Samples the gallery shows for the default model: those its manifest lists (manifest.samples). */
+export function samplesInBuild(model = 'toklip-tiny'): number {
+  const file = resolve(import.meta.dirname, `../public/models/${model}/manifest.json`);
   if (!existsSync(file)) return 0;
-  const list = JSON.parse(readFileSync(file, 'utf8')) as unknown;
-  return Array.isArray(list) ? list.length : ((list as { samples?: unknown[] }).samples?.length ?? 0);
+  const m = JSON.parse(readFileSync(file, 'utf8')) as { samples?: unknown[] };
+  return m.samples?.length ?? 0;
 }

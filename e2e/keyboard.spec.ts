@@ -78,7 +78,7 @@ test('keyboard only: file picker, token grid with arrow keys, sample gallery', a
   expect(focused, 'a cell without focus looks different').not.toEqual(other);
   await card.screenshot({ path: 'e2e/artifacts/keyboard-token-grid.png' });
 
-  // The sample gallery: the build bundles the samples public/samples/samples.json lists (wait for them).
+  // The sample gallery: the samples the model's manifest lists (wait for them).
   const samples = page.getByTestId('samples').getByRole('button');
   const bundled = samplesInBuild();
   if (bundled > 0) {

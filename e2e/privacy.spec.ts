@@ -29,7 +29,7 @@ test('nothing leaves the machine: every request goes to the app origin', async (
   await expect(page.getByTestId('image-card').nth(1)).toHaveAttribute('data-status', 'done');
   await page.getByTestId('prompts').fill('a secret prompt\nanother private phrase');
   await expect(page.getByTestId('image-card').first()).toHaveAttribute('data-prompts', /a secret prompt/);
-  // a bundled sample too: the build has the ones public/samples/samples.json lists, and the gallery must show
+  // a bundled sample too: the model's manifest lists held-out samples in its folder, and the gallery must show
   // them (it is filled after the model, so wait for it rather than skip the step when it is late)
   const bundled = samplesInBuild();
   const samples = page.getByTestId('samples').getByRole('button');
@@ -38,7 +38,7 @@ test('nothing leaves the machine: every request goes to the app origin', async (
     await samples.first().click();
     await expect(page.getByTestId('image-card').nth(2)).toHaveAttribute('data-status', 'done');
     expect(
-      seen.some((u) => /\/samples\//.test(u)),
+      seen.some((u) => /\/models\/[^/]+\/samples\//.test(u)),
       'the sample was fetched from the app',
     ).toBe(true);
   } else {

@@ -140,6 +140,18 @@ def validate_manifest(m: dict[str, Any], folder: Path | None = None) -> None:
         need(r in roles, f"files has no {r!r} entry")
     if m.get("teacher"):
         need("teacher_image_encoder" in roles, "teacher is true but files has no teacher_image_encoder")
+    samples = m.get("samples")
+    need(samples is None or isinstance(samples, list), "samples must be a list when present")
+    for i, smp in enumerate(samples or []):
+        f = smp.get("file") if isinstance(smp, dict) else None
+        need(isinstance(f, str) and f != "" and not f.startswith("/") and ".." not in f.split("/"),
+             f"samples[{i}].file must be a path inside the model folder, got {f!r}")
+        for k in ("title", "credit", "license"):
+            need(isinstance(smp.get(k), str), f"samples[{i}].{k} must be a string")
+        need(smp.get("split") in ("val", "heldout_style"), f"samples[{i}].split must be val or heldout_style")
+        need(isinstance(smp.get("sha256"), str) and len(smp["sha256"]) == 64, f"samples[{i}].sha256 must be 64 hex chars")
+        if folder is not None:
+            need((folder / f).is_file() and sha256_file(folder / f) == smp["sha256"], f"samples[{i}]: {f} missing or sha256 mismatch")
     for f in m["files"]:
         need(isinstance(f.get("sha256"), str) and len(f["sha256"]) == 64, f"{f.get('path')}: sha256 must be 64 hex chars")
         need(isinstance(f.get("bytes"), int) and f["bytes"] >= 0, f"{f.get('path')}: bytes must be an integer")

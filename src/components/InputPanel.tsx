@@ -1,5 +1,5 @@
-import { useEffect, useRef, useState, type DragEvent } from 'react';
-import { addFiles, addSample, cancelQueued, clearImages, fetchSamples, type Sample } from '../store/actions';
+import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
+import { addFiles, addSample, cancelQueued, clearImages, modelSamples } from '../store/actions';
 import { ACTIVE_STATUSES, useStore } from '../store/store';
 
 /** Reads every entry of a directory (readEntries returns at most ~100 per call: call until empty). */
@@ -84,11 +84,14 @@ function ClearAll() {
 export function InputPanel() {
   const inputRef = useRef<HTMLInputElement>(null);
   const [over, setOver] = useState(false);
-  const [samples, setSamples] = useState<Sample[] | null>(null);
+  const model = useStore((s) => s.model);
+  const samples = useMemo(
+    () => (model.manifest ? modelSamples(model) : null),
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the list changes only with the manifest
+    [model.manifest, model.baseUrl],
+  );
 
   useEffect(() => {
-    let live = true;
-    void fetchSamples().then((s) => live && setSamples(s));
     const onPaste = (e: ClipboardEvent) => {
       const files = Array.from(e.clipboardData?.files ?? []);
       if (files.length) {
@@ -98,7 +101,6 @@ export function InputPanel() {
     };
     window.addEventListener('paste', onPaste);
     return () => {
-      live = false;
       window.removeEventListener('paste', onPaste);
     };
   }, []);
@@ -158,10 +160,10 @@ export function InputPanel() {
       <div className="mt-3">
         <h3 className="text-sm font-medium text-slate-800">Samples</h3>
         {samples === null ? (
-          <p className="text-xs text-slate-500">Looking for bundled samples…</p>
+          <p className="text-xs text-slate-500">Samples appear when the model is loaded…</p>
         ) : samples.length === 0 ? (
           <p className="text-xs text-slate-500" data-testid="no-samples">
-            No sample images are bundled with this build.
+            This model folder lists no sample pictures.
           </p>
         ) : (
           <ul className="mt-1 flex flex-wrap gap-2" aria-label="Sample images" data-testid="samples">
@@ -171,15 +173,18 @@ export function InputPanel() {
                   type="button"
                   className="group block w-24 rounded border border-slate-200 p-1 text-left focus-visible:ring-2 focus-visible:ring-sky-500 focus-visible:outline-none"
                   onClick={() => void addSample(s)}
-                  aria-label={`Open sample: ${s.title} (${s.credit}, ${s.license})`}
+                  aria-label={`Open sample: ${s.title} (${s.split === 'heldout_style' ? 'held-out art style' : 'held out from training'}; ${s.credit}, ${s.license})`}
                 >
                   <img
-                    src={`samples/${s.file}`}
+                    src={s.url}
                     alt=""
                     className="aspect-square w-full rounded object-cover"
                     loading="lazy"
                   />
                   <span className="mt-0.5 block truncate text-[11px] text-slate-700">{s.title}</span>
+                  <span className="block text-[10px] font-medium text-emerald-800">
+                    {s.split === 'heldout_style' ? 'held-out style' : 'held out'}
+                  </span>
                   <span
                     className="block truncate text-[10px] text-slate-500"
                     title={`${s.credit} · ${s.license}`}

@@ -82,6 +82,36 @@ describe('validateManifest', () => {
     expect(p).toContain('manifest.files[1].sha256: expected 64 lower-case hex digits, got "ABC"');
   });
 
+  it('checks held-out samples: inside the folder, a known split, a sha256', () => {
+    const good = {
+      file: 'samples/x.jpg',
+      title: 'an emoji of a cat',
+      credit: 'Twemoji',
+      license: 'CC-BY-4.0',
+      split: 'val',
+      sha256: 'a'.repeat(64),
+    };
+    expect(validateManifest({ ...sampleManifest(), samples: [good] }).samples?.[0]?.file).toBe(
+      'samples/x.jpg',
+    );
+    expect(problems({ ...sampleManifest(), samples: 'x' })).toEqual([
+      'manifest.samples: expected a list, got "x"',
+    ]);
+    for (const [bad, want] of [
+      [{ file: '../x.jpg' }, 'manifest.samples[0].file: expected a path inside the model folder'],
+      [
+        { file: 'https://evil.example/x.jpg' },
+        'manifest.samples[0].file: expected a path inside the model folder',
+      ],
+      [{ split: 'train' }, 'manifest.samples[0].split: expected one of'],
+      [{ sha256: 'XYZ' }, 'manifest.samples[0].sha256: expected 64 lowercase hex digits'],
+    ] as const) {
+      const p = problems({ ...sampleManifest(), samples: [{ ...good, ...bad }] });
+      expect(p).toHaveLength(1);
+      expect(p[0]).toContain(want);
+    }
+  });
+
   it('rejects non-objects and unknown preprocessing', () => {
     expect(problems([])).toEqual(['manifest: expected a JSON object, got []']);
     const m = sampleManifest();

@@ -145,10 +145,48 @@ export interface Manifest {
   teacher: boolean;
   files: ManifestFile[];
   default_prompts: string[];
+  /** Held-out pictures shipped in the folder for the gallery (paths relative to the folder). */
+  samples?: ManifestSample[];
   memory?: MemorySpec;
   variant?: VariantSpec;
   metrics?: Record<string, unknown> | null;
   license?: { code?: string; weights?: string; data_attribution?: string[] };
+}
+
+export interface ManifestSample {
+  file: string;
+  title: string;
+  credit: string;
+  license: string;
+  /** val: a held-out photo or concept; heldout_style: the art style kept out of training */
+  split: 'val' | 'heldout_style';
+  source?: string;
+  bytes?: number;
+  sha256: string;
+}
+
+function checkSamples(c: Checker, m: Obj, P: string): void {
+  const samples = m.samples;
+  if (samples === undefined) return;
+  if (!Array.isArray(samples)) {
+    c.fail(`${P}.samples`, 'a list', samples);
+    return;
+  }
+  samples.forEach((smp: unknown, i) => {
+    const S = `${P}.samples[${i}]`;
+    if (!isObj(smp)) {
+      c.fail(S, 'an object', smp);
+      return;
+    }
+    const file = c.str(smp, 'file', S, { nonEmpty: true });
+    if (file && unsafePath(file)) c.fail(`${S}.file`, 'a path inside the model folder', file);
+    c.str(smp, 'title', S);
+    c.str(smp, 'credit', S);
+    c.str(smp, 'license', S);
+    c.str(smp, 'split', S, { oneOf: ['val', 'heldout_style'] });
+    const sha = c.str(smp, 'sha256', S);
+    if (sha && !/^[0-9a-f]{64}$/.test(sha)) c.fail(`${S}.sha256`, '64 lowercase hex digits', sha);
+  });
 }
 
 export class ManifestError extends Error {
@@ -524,6 +562,7 @@ export function validateManifest(json: unknown): Manifest {
   }
   checkVariant(c, m, P);
   checkMemory(c, m, P);
+  checkSamples(c, m, P);
   const dp = m.default_prompts;
   if (!Array.isArray(dp) || !dp.every((p) => typeof p === 'string'))
     c.fail(`${P}.default_prompts`, 'a list of strings', dp);

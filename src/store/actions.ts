@@ -5,13 +5,14 @@
 import { resolveModel } from '../config/models';
 import { decodeImage, ImageDecodeError } from '../image/decode';
 import type { TableFetch } from '../lib/capacity';
-import type { GraphRole } from '../lib/manifest';
+import type { GraphRole, ManifestSample } from '../lib/manifest';
 import { errorMap, psnr, ssim } from '../lib/metrics';
 import { denormalise } from '../lib/preprocess';
 import { chooseProvider, parseProvider, providerName, type Provider } from '../lib/provider';
 import { probeWebGpu } from '../runtime/gpu';
+import { sha256Hex } from '../lib/sha256';
 import { InferenceClient, InferenceError } from '../worker/client';
-import { ACTIVE_STATUSES, newPromptId, useStore, type ImageItem } from './store';
+import { ACTIVE_STATUSES, newPromptId, useStore, type ImageItem, type ModelState } from './store';
 
 export const client = new InferenceClient();
 
@@ -161,6 +162,7 @@ export async function loadModel(
         id,
         status: 'ready',
         manifest: r.manifest,
+        baseUrl: modelBaseUrl(path),
         codebook: new Float32Array(r.codebook),
         codeColours: new Uint8ClampedArray(r.codeColours),
         loadMs: r.downloadMs,
@@ -424,42 +426,30 @@ async function processImage(id: string): Promise<void> {
 
 // ---- samples -------------------------------------------------------------------------------
 
-export interface Sample {
-  file: string;
-  title: string;
-  credit: string;
-  license: string;
+export interface Sample extends ManifestSample {
+  /** absolute URL of the picture */
+  url: string;
 }
 
-export async function fetchSamples(): Promise<Sample[]> {
-  try {
-    const res = await fetch(new URL('samples/samples.json', document.baseURI), { cache: 'no-cache' });
-    if (!res.ok) return [];
-    const list: unknown = await res.json();
-    if (!Array.isArray(list)) return [];
-    return list.filter(
-      (s): s is Sample =>
-        typeof s === 'object' &&
-        s !== null &&
-        typeof s.file === 'string' &&
-        /^[\w.-]+$/.test(s.file) &&
-        typeof s.title === 'string' &&
-        typeof s.credit === 'string' &&
-        typeof s.license === 'string',
-    );
-  } catch {
-    return [];
-  }
+/** The current model's held-out samples (manifest.samples), resolved against its folder. */
+export function modelSamples(model: Pick<ModelState, 'manifest' | 'baseUrl'>): Sample[] {
+  const list = model.manifest?.samples ?? [];
+  if (!model.baseUrl) return [];
+  return list.map((s) => ({ ...s, url: new URL(s.file, model.baseUrl).href }));
 }
 
 export async function addSample(s: Sample): Promise<void> {
-  const res = await fetch(new URL(`samples/${s.file}`, document.baseURI));
-  if (!res.ok) {
-    announce(`The sample ${s.title} could not be loaded (HTTP ${res.status}).`);
-    return;
+  try {
+    const res = await fetch(s.url);
+    if (!res.ok) throw new Error(`HTTP ${res.status}`);
+    const buf = await res.arrayBuffer();
+    const got = await sha256Hex(buf);
+    if (got !== s.sha256) throw new Error(`sha256 ${got.slice(0, 12)}… differs from the manifest's`);
+    const name = s.file.split('/').pop() ?? s.file;
+    addFiles([new File([buf], name, { type: res.headers.get('content-type') ?? '' })]);
+  } catch (e) {
+    announce(`The sample ${s.title} could not be loaded (${e instanceof Error ? e.message : String(e)}).`);
   }
-  const blob = await res.blob();
-  addFiles([new File([blob], s.file, { type: blob.type })]);
 }
 
 // ---- prompts -------------------------------------------------------------------------------

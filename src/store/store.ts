@@ -74,6 +74,8 @@ export interface ModelState {
   id: string;
   status: 'idle' | 'loading' | 'ready' | 'error';
   manifest?: Manifest;
+  /** absolute URL of the model folder (manifest paths such as samples resolve against it) */
+  baseUrl?: string;
   files: Record<string, FileProgress>;
   error?: { message: string; file?: string };
   /** a later load (another folder or a reload) that failed while this model stayed in use */
