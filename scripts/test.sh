@@ -17,6 +17,9 @@ step "python: dataset from Debian packages (models/data)"
 # Before pytest: the golden freshness test regenerates e2e/fixtures/toklip-tiny from it.
 [ -f models/data/pairs.jsonl ] || $PY -m toklip.data.build --out models/data
 
+step "python: v2 dataset additions from npm and Debian packages (models/data-v2)"
+[ -f models/data-v2/pairs.jsonl ] || $PY -m toklip.data.build --profile v2 --out models/data-v2
+
 step "python: pytest models"
 $PY -m pytest models -q
 
@@ -24,12 +27,14 @@ step "python: smoke training + export + eval on a small real-data build"
 smoke=$(mktemp -d)
 trap 'rm -rf "$smoke"' EXIT
 $PY -m toklip.data.build --out "$smoke/data" --limit 40
-$PY -m toklip.train --data "$smoke/data" --out "$smoke/run" --smoke
-$PY -m toklip.export --checkpoint "$smoke/run/final.pt" --data "$smoke/data" --out "$smoke/bundle"
-$PY -m toklip.evaluate --bundle "$smoke/bundle" --data "$smoke/data"
+$PY -m toklip.data.build --profile v2 --out "$smoke/data-v2" --limit 15
+$PY -m toklip.train_v2 --data "$smoke/data" --data-v2 "$smoke/data-v2" --out "$smoke/run" --smoke
+$PY -m toklip.export --checkpoint "$smoke/run/final.pt" --data "$smoke/data" --data-v2 "$smoke/data-v2" --out "$smoke/bundle"
+$PY -m toklip.evaluate --bundle "$smoke/bundle" --data "$smoke/data" --data-v2 "$smoke/data-v2"
+$PY -m toklip.samples --data "$smoke/data" --data-v2 "$smoke/data-v2" --bundle "$smoke/bundle"
 
 step "python: committed TokLIP-Tiny metrics reproduce"
-$PY -m toklip.evaluate --bundle public/models/toklip-tiny --data models/data --check
+$PY -m toklip.evaluate --bundle public/models/toklip-tiny --data models/data --data-v2 models/data-v2 --check
 
 step "python: shallow official-layout model folders for the app's e2e (gitignored)"
 rm -rf public/models/synthetic-official-* && $PY -m toklip.synthetic_official --depth shallow --out "$(mktemp -d)" --export public/models --id synthetic-official --dtype fp32 int8 fp16

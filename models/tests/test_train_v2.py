@@ -1,0 +1,205 @@
+"""TokLIP-Tiny v2 recipe (issue 11): smoke run on synthetic v1 + v2 folders -> export -> eval -> samples,
+plus the pieces the recipe and the evaluation are built from."""
+
+from __future__ import annotations
+
+import json
+import random
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from toklip.dataset import Pair
+from toklip.evaluate import compare_metrics, evaluate, one_per_concept, pooled_recall, thumbnail_psnr
+from toklip.export import main as export_main
+from toklip.manifest import ManifestError, validate_manifest
+from toklip.metrics import participation_ratio
+from toklip.samples import build_samples
+from toklip.targets import target_status
+from toklip.train_v2 import WHITE, capped, run_recipe, uniformity, zoom_augment
+
+V2_CONCEPTS = ["cat", "dog", "apple", "car", "tree", "house", "sun", "flower", "fish", "bird", "moon", "star", "boat"]
+
+
+def make_v2(root: Path) -> Path:
+    """Two training styles and a held-out one of the v1 fixture's concepts, plus two texture photos."""
+    (root / "pairs").mkdir(parents=True)
+    (root / "photos").mkdir()
+    rng = np.random.default_rng(1)
+    pairs = []
+    for ci, c in enumerate(V2_CONCEPTS):
+        for style in ("twemoji", "tabler-outline", "openmoji"):
+            img = np.full((128, 128, 3), 255, np.uint8)
+            yy, xx = np.mgrid[0:128, 0:128]
+            r = 18 + 3 * ci
+            mask = (np.abs(yy - 64) < r) & (np.abs(xx - 64) < r) if style == "tabler-outline" else \
+                (yy - 64) ** 2 + (xx - 64) ** 2 < r * r
+            img[mask] = rng.integers(0, 200, 3)
+            pid = f"{style}-{c}"
+            Image.fromarray(img).save(root / "pairs" / f"{pid}.png")
+            split = "heldout_style" if style == "openmoji" else ("val" if ci % 3 == 0 else "train")
+            pairs.append({"id": pid, "file": f"pairs/{pid}.png", "source": style, "concept": c,
+                          "captions": [f"an emoji of {c}", c], "group": "", "subgroup": "", "split": split,
+                          "eval_rep": split == "val" and style == "twemoji", "style": style, "kind": "emoji",
+                          "license": "CC-BY-4.0"})
+    photos = []
+    for i in range(4):
+        img = rng.integers(0, 256, (200, 260, 3), dtype=np.uint8)
+        Image.fromarray(img).save(root / "photos" / f"t{i}.png")
+        photos.append({"id": f"t{i}", "file": f"photos/t{i}.png", "source": "textures", "width": 260, "height": 200,
+                       "split": "val" if i == 0 else "train"})
+    (root / "pairs.jsonl").write_text("".join(json.dumps(p) + "\n" for p in pairs))
+    (root / "photos.jsonl").write_text("".join(json.dumps(p) + "\n" for p in photos))
+    (root / "sources.json").write_text(json.dumps({
+        "profile": "v2", "debian_version": "test", "options": {"heldout_style": "openmoji"},
+        "sources": [{"name": "twemoji", "package": "@twemoji/svg", "version": "0", "registry": "npm", "styles": ["twemoji"],
+                     "license": ["CC-BY-4.0"], "attribution": ["Twemoji (test)"]}], "skipped": []}))
+    return root
+
+
+@pytest.fixture(scope="module")
+def v2_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_v2(tmp_path_factory.mktemp("data-v2"))
+
+
+def test_v2_recipe_end_to_end(synthetic_data: Path, v2_data: Path, tmp_path: Path) -> None:
+    final = run_recipe(synthetic_data, v2_data, tmp_path / "run", smoke=True, seed=0, threads=2)
+    ck = torch.load(final, map_location="cpu", weights_only=False)
+    assert ck["recipe"] == "toklip-train-v2" and set(ck["stage_minutes"]) == {"vq", "teacher", "toklip"}
+    for stage in ck["timing"].values():  # wall, CPU and load recorded per stage
+        assert {"wall_minutes", "cpu_minutes", "load_start", "load_end"} <= set(stage)
+    # training pairs come from both folders; no held-out-style item is among them
+    assert ck["data"]["train_pairs"] == 16 + 2 * sum(1 for i in range(len(V2_CONCEPTS)) if i % 3)
+
+    bundle = tmp_path / "bundle"
+    export_main(["--checkpoint", str(final), "--data", str(synthetic_data), "--data-v2", str(v2_data), "--out", str(bundle)])
+    man = json.loads((bundle / "manifest.json").read_text())
+    assert man["image"]["preprocessing"] == "official_toklip"
+    assert man["codebook"]["size"] == 4096
+    assert any(s.get("registry") == "npm" for s in man["license"]["data_sources"])
+
+    m = evaluate(bundle, synthetic_data, data_v2=v2_data)
+    for k in ("psnr_db", "thumb32_psnr_db", "participation_ratio", "matched_prob_median", "unmatched_prob_median",
+              "heldout_style_t2i_r1", "teacher_heldout_style_t2i_r1", "toklip_t2i_r1", "codebook_usage"):
+        assert m[k] is not None, k
+    assert m["heldout_style"] == "openmoji" and m["heldout_style_n_concepts"] == len(V2_CONCEPTS)
+    # held-out concepts: v1's 4 representatives + v2's rep of the one concept v1 lacks (boat)
+    assert m["retrieval_n_concepts"] == 5
+    assert m["psnr_n_images"] == 3 + 1
+    assert compare_metrics(m, evaluate(bundle, synthetic_data, data_v2=v2_data)) == []
+
+    r = build_samples(synthetic_data, v2_data, bundle)
+    man = json.loads((bundle / "manifest.json").read_text())
+    validate_manifest(man, bundle)
+    assert man["samples"] == r["samples"] and man["default_prompts"] == r["default_prompts"]
+    splits = {s["split"] for s in man["samples"]}
+    assert splits <= {"val", "heldout_style"}
+    held_ids = {json.loads(x)["id"] for x in (v2_data / "pairs.jsonl").read_text().splitlines()
+                if json.loads(x)["split"] != "train"}
+    held_ids |= {json.loads(x)["id"] for f in (synthetic_data, v2_data)
+                 for x in (f / "pairs.jsonl").read_text().splitlines() if json.loads(x)["split"] != "train"}
+    held_ids |= {json.loads(x)["id"] for f in (synthetic_data, v2_data)
+                 for x in (f / "photos.jsonl").read_text().splitlines() if json.loads(x)["split"] == "val"}
+    for s in man["samples"]:
+        assert Path(s["file"]).stem in held_ids, s  # never a training item
+        assert (bundle / s["file"]).is_file()
+
+
+def test_v2_resume_skips_finished_stages(synthetic_data: Path, v2_data: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    run_recipe(synthetic_data, v2_data, tmp_path / "run", smoke=True, seed=0, threads=2)
+    first = json.loads((tmp_path / "run" / "timing.json").read_text())
+    capsys.readouterr()
+    run_recipe(synthetic_data, v2_data, tmp_path / "run", smoke=True, seed=0, threads=2)
+    out = capsys.readouterr().out
+    assert "[vq] stage already done" in out and "[teacher] stage already done" in out and "[toklip] stage already done" in out
+    assert json.loads((tmp_path / "run" / "timing.json").read_text()) == first  # a resume does not re-time stages
+
+
+def test_uniformity_prefers_spread_embeddings() -> None:
+    g = torch.Generator().manual_seed(0)
+    spread = F.normalize(torch.randn(64, 32, generator=g), dim=-1)
+    collapsed = F.normalize(torch.ones(64, 32) + 0.01 * torch.randn(64, 32, generator=g), dim=-1)
+    assert uniformity(spread) < uniformity(collapsed) - 1.0
+
+
+def test_zoom_augment_keeps_white_page_and_identity() -> None:
+    x = torch.full((4, 3, 32, 32), WHITE)
+    x[:, :, 12:20, 12:20] = -1.0
+    same = zoom_augment(x, random.Random(0), p=0.0)
+    assert torch.allclose(same, x, atol=1e-5)
+    out = zoom_augment(x, random.Random(0), p=1.0)
+    assert torch.allclose(out[:, :, 0, 0], torch.full((4, 3), WHITE), atol=1e-5)  # zoomed out: border stays white
+    assert not torch.allclose(out, x)
+
+
+def test_capped_limits_items_per_concept() -> None:
+    pairs = [Pair(f"{c}-{i}", Path("x"), c, ["c"], "train", False, "s") for c in "ab" for i in range(5)]
+    out = capped(pairs, 2, seed=0)
+    assert sorted(p.concept for p in out) == ["a", "a", "b", "b"]
+    assert capped(pairs, 2, seed=0) == out
+
+
+def test_participation_ratio_counts_directions() -> None:
+    rng = np.random.default_rng(0)
+    assert participation_ratio(rng.normal(size=(4000, 16))) == pytest.approx(16, rel=0.05)
+    line = np.outer(rng.normal(size=500), rng.normal(size=16))
+    assert participation_ratio(line) == pytest.approx(1.0, abs=1e-6)
+
+
+def test_thumbnail_psnr_is_exact_for_flat_and_finite_for_detail() -> None:
+    flat = np.full((3, 64, 64), 0.5)
+    flat = np.round(flat * 255) / 255
+    assert thumbnail_psnr(flat) == float("inf")
+    rng = np.random.default_rng(0)
+    noisy = rng.integers(0, 256, (3, 64, 64)) / 255
+    assert 5 < thumbnail_psnr(noisy) < 15
+
+
+def test_pooled_recall_on_known_similarities() -> None:
+    n = 500
+    e = np.eye(n)
+    assert pooled_recall(e, e) == 1.0
+    assert pooled_recall(e, 1 - e) == 0.0  # every query's own item scores lowest
+    assert pooled_recall(e, 1 - e, k=5, i2t=True) == 0.0
+    # pools are the same draw every time (seeded)
+    rng = np.random.default_rng(3)
+    a, b = rng.normal(size=(n, 8)), rng.normal(size=(n, 8))
+    assert pooled_recall(a, b) == pooled_recall(a, b)
+
+
+def test_one_per_concept_prefers_first_folder_rep() -> None:
+    a = Pair("a1", Path("/v1/pairs/a1.png"), "cat", ["x"], "val", True, "emoji")
+    b = Pair("b1", Path("/v2/pairs/b1.png"), "cat", ["y"], "val", True, "twemoji")
+    c = Pair("c1", Path("/v2/pairs/c1.png"), "dog", ["z"], "val", False, "twemoji")
+    assert [p.id for p in one_per_concept([a, b, c], rep_only=True)] == ["a1"]
+    assert [p.id for p in one_per_concept([b, c], rep_only=False)] == ["b1", "c1"]
+
+
+def test_target_status() -> None:
+    s = target_status({"psnr_db": 25.0, "thumb32_psnr_db": 24.2, "toklip_t2i_r1": 0.2, "teacher_t2i_r1": 0.3,
+                       "unmatched_prob_median": 0.02})
+    assert s["psnr_db"] is True and s["psnr_beats_thumb32"] is True
+    assert s["toklip_t2i_r1"] is False and s["toklip_t2i_r1_ge_0.9_teacher"] is False
+    assert s["unmatched_prob_median"] is False and s["participation_ratio"] is None
+
+
+def test_manifest_samples_must_stay_inside_folder(tmp_path: Path) -> None:
+    from toklip.export import main as export_main_
+
+    tok = tmp_path / "tok.json"
+    from toklip.textok import train_tokenizer
+
+    train_tokenizer(["a cat", "a dog"], 64, tok)
+    export_main_(["--random-init", "--tokenizer", str(tok), "--out", str(tmp_path / "b")])
+    man = json.loads((tmp_path / "b" / "manifest.json").read_text())
+    good = {"file": "samples/x.jpg", "title": "t", "credit": "c", "license": "MIT", "split": "val", "sha256": "0" * 64}
+    validate_manifest({**man, "samples": [good]})
+    for bad in ({**good, "file": "../x.jpg"}, {**good, "file": "/etc/passwd"}, {**good, "split": "train"}):
+        with pytest.raises(ManifestError):
+            validate_manifest({**man, "samples": [bad]})
+    with pytest.raises(ManifestError):  # with the folder: the file must exist with that hash
+        validate_manifest({**man, "samples": [good]}, tmp_path / "b")
