@@ -92,6 +92,22 @@ export interface EmbedTeacherRequest {
   pixels: ArrayBuffer;
 }
 
+/**
+ * Token lab: decode, embed and teacher-score an edited id grid in one request. Runs with the same `slot` supersede
+ * each other: when a run's turn comes (or between its graphs) and a higher `seq` for its slot has arrived, it stops
+ * and answers `superseded` instead of running, so rapid edits never wait behind each other's graphs.
+ */
+export interface LabRunRequest {
+  kind: 'labRun';
+  requestId: number;
+  /** e.g. `${imageId}/edit`; the unedited baseline uses its own slot so an edit cannot drop it */
+  slot: string;
+  /** increases with every run sent for the slot */
+  seq: number;
+  /** [h*w] int32 ids (transferred) */
+  ids: ArrayBuffer;
+}
+
 export interface EmbedTextRequest {
   kind: 'embedText';
   requestId: number;
@@ -120,6 +136,7 @@ export type WorkerRequest =
   | EmbedImageRequest
   | EmbedTeacherRequest
   | EmbedTextRequest
+  | LabRunRequest
   | DebugRequest;
 
 export type RequestKind = WorkerRequest['kind'];
@@ -177,6 +194,27 @@ export interface EmbedTextResult extends EmbedResult {
   ids: ArrayBuffer;
 }
 
+export type LabRunResult =
+  | { slot: string; seq: number; superseded: true }
+  | {
+      slot: string;
+      seq: number;
+      superseded: false;
+      /** CHW float32 RGB in [0,1], [3, S, S], decoded from the ids */
+      image: ArrayBuffer;
+      size: number;
+      /** [E] TokLIP embedding of the same ids (l2-normalised) */
+      embedding: ArrayBuffer;
+      /** [E] teacher embedding of the decoded picture, preprocessed as any 8-bit image (absent: no teacher) */
+      teacherEmbedding?: ArrayBuffer;
+      dim: number;
+      /** graph time per stage and the worker's total, ms */
+      decodeMs: number;
+      embedMs: number;
+      teacherMs?: number;
+      totalMs: number;
+    };
+
 export interface DebugResult {
   /** ORT tensors created by the worker and not yet disposed */
   liveTensors: number;
@@ -197,6 +235,7 @@ export interface ResultByKind {
   embedImage: EmbedResult;
   embedTeacher: EmbedResult;
   embedText: EmbedTextResult;
+  labRun: LabRunResult;
   debug: DebugResult;
 }
 
