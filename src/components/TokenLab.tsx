@@ -309,9 +309,20 @@ export function TokenLab({ imageId }: { imageId: string }) {
                 className="w-24 rounded border border-slate-300 px-1 py-0.5"
                 value={lab.query}
                 onChange={(e) => labSetQuery(imageId, e.target.value)}
+                onKeyDown={(e) => {
+                  // Enter picks the best match, so a code can be chosen by typing its id alone
+                  if (e.key === 'Enter' && shown[0]) {
+                    e.preventDefault();
+                    labPickCode(imageId, shown[0].id);
+                  }
+                }}
+                aria-describedby={`${imageId}-lab-search-help`}
                 data-testid="lab-code-search"
               />
             </label>
+            <span id={`${imageId}-lab-search-help`} className="sr-only">
+              Enter picks the first match.
+            </span>
             <span className="flex items-center gap-1" data-testid="lab-chosen-code">
               chosen:
               <span
