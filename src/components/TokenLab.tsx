@@ -404,7 +404,9 @@ export function TokenLab({ imageId }: { imageId: string }) {
                 onChange={(e) => labSetCopySource(imageId, e.target.value || null)}
                 disabled={others.length === 0}
               >
-                {others.length === 0 ? <option value="">(no other image)</option> : null}
+                {others.length === 0 || !others.some((im) => im.id === lab.copySource) ? (
+                  <option value="">{others.length ? '(choose an image)' : '(no other image)'}</option>
+                ) : null}
                 {others.map((im) => (
                   <option key={im.id} value={im.id}>
                     {im.name}

@@ -23,6 +23,7 @@ import type { PilMode } from '../lib/pngPixels';
 import { chwToRgba, preprocess } from '../lib/preprocess';
 import { describeAdapter, type Provider } from '../lib/provider';
 import { sha256Hex } from '../lib/sha256';
+import { LatestBySlot } from '../lib/supersede';
 import { TextTokenizer } from '../lib/text';
 import type {
   DebugRequest,
@@ -818,15 +819,8 @@ async function embedText(prompts: string[]): Promise<Handled<'embedText'>> {
   return { result: { ...r.result, ids: ids.buffer as ArrayBuffer }, transfer: [...r.transfer, ids.buffer] };
 }
 
-/**
- * Highest lab `seq` that has arrived per slot. Set when the message arrives, before it waits in the queue, so an
- * older run still queued (or between its graphs) sees that it was superseded and stops.
- */
-const labLatest = new Map<string, number>();
-
-function noteLabRun(req: LabRunRequest): void {
-  labLatest.set(req.slot, Math.max(labLatest.get(req.slot) ?? -Infinity, req.seq));
-}
+/** Lab runs announced per slot as they arrive, so a queued older run can see that it was superseded. */
+const labLatest = new LatestBySlot();
 
 /**
  * Token lab: the edited ids decoded (generation side) and embedded (comprehension side), and the teacher on the
@@ -834,7 +828,7 @@ function noteLabRun(req: LabRunRequest): void {
  */
 async function labRun(req: LabRunRequest): Promise<Handled<'labRun'>> {
   const t0 = performance.now();
-  const stale = () => (labLatest.get(req.slot) ?? -Infinity) > req.seq;
+  const stale = () => labLatest.isSuperseded(req.slot, req.seq);
   const dropped: Handled<'labRun'> = {
     result: { slot: req.slot, seq: req.seq, superseded: true },
     transfer: [],
@@ -1047,7 +1041,7 @@ function prewarm(): void {
 let queue: Promise<void> = Promise.resolve();
 self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
-  if (req.kind === 'labRun') noteLabRun(req);
+  if (req.kind === 'labRun') labLatest.note(req.slot, req.seq);
   if (req.kind === 'debug')
     void handle(req); // at once, even while a run is in progress
   else queue = queue.then(() => handle(req));
