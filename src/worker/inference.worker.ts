@@ -20,6 +20,7 @@ import { checkGraphAgainstManifest, readGraphShapes } from '../lib/onnxShapes';
 import { pcaColours } from '../lib/pca';
 import { parsePlacement } from '../lib/placements';
 import type { PilMode } from '../lib/pngPixels';
+import { cellBox, cropRgba, patchRuns } from '../lib/codePatches';
 import { chwToRgba, preprocess } from '../lib/preprocess';
 import { describeAdapter, type Provider } from '../lib/provider';
 import { sha256Hex } from '../lib/sha256';
@@ -876,6 +877,32 @@ async function labRun(req: LabRunRequest): Promise<Handled<'labRun'>> {
   };
 }
 
+/** Decoded-patch previews: each code decoded as a uniform square of itself, its centre token's pixels cropped. */
+async function codePatches(codes: number[]): Promise<Handled<'codePatches'>> {
+  const { manifest } = loaded();
+  const S = manifest.image.size;
+  const grid = manifest.grid;
+  for (const c of codes)
+    if (!Number.isInteger(c) || c < 0 || c >= manifest.codebook.size)
+      throw new WorkerError('run', `code ${c} is outside the codebook`);
+  // every cell box of a grid that tiles S has the size of the first one or one pixel more: crop that size
+  const { width, height } = cellBox(S, grid, 0);
+  const out = new Uint8ClampedArray(codes.length * width * height * 4);
+  let k = 0;
+  for (const run of patchRuns(grid, codes)) {
+    const t0 = performance.now();
+    const dec = await runGraph('vq_decoder', idsTensor(run.ids.buffer as ArrayBuffer), t0);
+    checkDims('vq_decoder', dec.dims, [1, 3, S, S]);
+    const image = toFloat32(dec.data);
+    for (const { cell } of run.places) {
+      const box = { ...cellBox(S, grid, cell), width, height };
+      out.set(cropRgba(image, S, box), k * width * height * 4);
+      k++;
+    }
+  }
+  return { result: { codes, patches: out.buffer, width, height }, transfer: [out.buffer] };
+}
+
 /** Times session.run of one graph on a fixed input (npm run bench). Runs through the request queue. */
 async function bench(req: DebugRequest): Promise<number[]> {
   const { manifest } = loaded();
@@ -999,6 +1026,11 @@ async function handle(req: WorkerRequest): Promise<void> {
       case 'embedText': {
         const { result, transfer } = await embedText(req.prompts);
         post({ kind: 'result', requestId: req.requestId, request: 'embedText', result }, transfer);
+        return;
+      }
+      case 'codePatches': {
+        const { result, transfer } = await codePatches(req.codes);
+        post({ kind: 'result', requestId: req.requestId, request: 'codePatches', result }, transfer);
         return;
       }
       case 'labRun': {

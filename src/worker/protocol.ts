@@ -108,6 +108,16 @@ export interface LabRunRequest {
   ids: ArrayBuffer;
 }
 
+/**
+ * Decoded-patch previews of codebook entries (src/lib/codePatches.ts): one decoder run per `codesPerRun` codes,
+ * so callers send one run's worth at a time and edits never wait behind many.
+ */
+export interface CodePatchesRequest {
+  kind: 'codePatches';
+  requestId: number;
+  codes: number[];
+}
+
 export interface EmbedTextRequest {
   kind: 'embedText';
   requestId: number;
@@ -137,6 +147,7 @@ export type WorkerRequest =
   | EmbedTeacherRequest
   | EmbedTextRequest
   | LabRunRequest
+  | CodePatchesRequest
   | DebugRequest;
 
 export type RequestKind = WorkerRequest['kind'];
@@ -215,6 +226,14 @@ export type LabRunResult =
       totalMs: number;
     };
 
+export interface CodePatchesResult {
+  codes: number[];
+  /** RGBA8 patch per code, in `codes` order: [n, height, width, 4] */
+  patches: ArrayBuffer;
+  width: number;
+  height: number;
+}
+
 export interface DebugResult {
   /** ORT tensors created by the worker and not yet disposed */
   liveTensors: number;
@@ -236,6 +255,7 @@ export interface ResultByKind {
   embedTeacher: EmbedResult;
   embedText: EmbedTextResult;
   labRun: LabRunResult;
+  codePatches: CodePatchesResult;
   debug: DebugResult;
 }
 
