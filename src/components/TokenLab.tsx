@@ -14,6 +14,7 @@ import {
   labPickStep,
   labPointerDown,
   labRedo,
+  requestCodePatches,
   labReset,
   labSetCode,
   labSetCopyOffset,
@@ -28,6 +29,8 @@ import { PixelCanvas } from './PixelCanvas';
 
 /** Swatches rendered at once; the rest are one id search away (a 16k codebook would be 16k buttons). */
 const MAX_SWATCHES = 192;
+/** Swatches that get a decoded patch: the first rows of the picker (each run of the decoder previews ~25–64). */
+const PREVIEW_LIMIT = 48;
 /** Swatches per row of the picker (Up/Down move by a row). */
 const PICKER_COLUMNS = 12;
 
@@ -54,6 +57,7 @@ export function TokenLab({ imageId }: { imageId: string }) {
   const colours = useStore((s) => s.model.codeColours);
   const promptList = useStore((s) => s.prompts);
   const textEmbeddings = useStore((s) => s.text.embeddings);
+  const patches = useStore((s) => s.codePatches);
   const gridRef = useRef<HTMLDivElement>(null);
   const pickerRef = useRef<HTMLDivElement>(null);
   const dragging = useRef(false);
@@ -86,6 +90,14 @@ export function TokenLab({ imageId }: { imageId: string }) {
   );
   const found = useMemo(() => searchCodes(entries, query), [entries, query]);
   const shown = found.slice(0, MAX_SWATCHES);
+  const open = lab?.open ?? false;
+  const previewKey = shown
+    .slice(0, PREVIEW_LIMIT)
+    .map((e) => e.id)
+    .join(',');
+  useEffect(() => {
+    if (open && previewKey) requestCodePatches(previewKey.split(',').map(Number));
+  }, [open, previewKey]);
   const prompts = useMemo(() => activePrompts(promptList), [promptList]);
   const current = lab ? labCurrent(lab) : undefined;
   const shownResult = current ?? lab?.result ?? lab?.base;
@@ -358,9 +370,20 @@ export function TokenLab({ imageId }: { imageId: string }) {
                   onClick={() => labPickCode(imageId, e.id)}
                   className={`flex flex-col items-center rounded p-0.5 text-[10px] leading-none focus-visible:ring-2 focus-visible:ring-sky-500 focus-visible:outline-none ${checked ? 'bg-slate-900 text-white' : 'text-slate-700 hover:bg-slate-100'}`}
                 >
+                  {patches.byCode[e.id] ? (
+                    <PixelCanvas
+                      rgba={patches.byCode[e.id]!}
+                      width={patches.width}
+                      height={patches.height}
+                      pixelated
+                      label={`decoded patch of code ${e.id}`}
+                      className="rounded-t-sm"
+                      testId="lab-code-patch"
+                    />
+                  ) : null}
                   <span
                     aria-hidden="true"
-                    className="block h-4 w-full rounded-sm ring-1 ring-black/20"
+                    className={`block w-full ring-1 ring-black/20 ${patches.byCode[e.id] ? 'h-1.5 rounded-b-sm' : 'h-4 rounded-sm'}`}
                     style={{ backgroundColor: cssRgb(colours, e.id) }}
                   />
                   {e.id}
@@ -368,6 +391,10 @@ export function TokenLab({ imageId }: { imageId: string }) {
               );
             })}
           </div>
+          <p className="mt-1 text-xs text-slate-500">
+            Each swatch: the code&apos;s PCA colour and, for the first {PREVIEW_LIMIT}, what the decoder draws
+            for it (the code decoded as a uniform 3×3 square of itself, centre token shown).
+          </p>
           {found.length > shown.length ? (
             <p className="mt-1 text-xs text-slate-500">
               Showing the {shown.length} most used of {found.length}; search by id for the others.

@@ -1,7 +1,7 @@
-import { beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { validateManifest } from '../lib/manifest';
 import { sampleManifest } from '../lib/testutil';
-import type { LabRunRequest, LabRunResult } from '../worker/protocol';
+import type { CodePatchesRequest, CodePatchesResult, LabRunRequest, LabRunResult } from '../worker/protocol';
 
 // The lab's actions talk to the worker through `client`; here a fake whose answers the test releases by hand,
 // in any order, to check which answers the store keeps.
@@ -9,11 +9,19 @@ interface Call {
   body: Omit<LabRunRequest, 'requestId'>;
   resolve: (r: LabRunResult) => void;
 }
+interface PatchCall {
+  body: Omit<CodePatchesRequest, 'requestId'>;
+  resolve: (r: CodePatchesResult) => void;
+}
 const calls: Call[] = [];
+const patchCalls: PatchCall[] = [];
 vi.mock('./actions', () => ({
   client: {
-    request: (body: Omit<LabRunRequest, 'requestId'>) =>
-      new Promise<LabRunResult>((resolve) => calls.push({ body, resolve })),
+    request: (body: Omit<LabRunRequest, 'requestId'> | Omit<CodePatchesRequest, 'requestId'>) =>
+      new Promise((resolve) => {
+        if (body.kind === 'labRun') calls.push({ body, resolve });
+        else patchCalls.push({ body, resolve });
+      }),
   },
 }));
 
@@ -56,8 +64,15 @@ const key = (k: string, mods: Partial<{ shiftKey: boolean; ctrlKey: boolean; met
   ...mods,
 });
 
+afterEach(async () => {
+  // answer whatever a test left pending, so no run stays "in flight" into the next test
+  for (const c of calls) answer(c, true);
+  await flush();
+});
+
 beforeEach(() => {
   calls.length = 0;
+  patchCalls.length = 0;
   const ids = Int32Array.from({ length: H * W }, (_, i) => i % 3); // codes 0, 1, 2
   useStore.setState({
     model: { id: 'm', status: 'ready', files: {}, manifest },
@@ -211,5 +226,29 @@ describe('token lab store', () => {
     expect(useStore.getState().labs.other).toBeDefined();
     useStore.setState({ images: [] });
     expect(useStore.getState().labs).toEqual({});
+  });
+
+  it('patch previews wait until no lab run is pending, then come one decoder run at a time', async () => {
+    lab.openLab('img'); // base run in flight
+    const codes = Array.from({ length: 30 }, (_, i) => i);
+    lab.requestCodePatches(codes);
+    expect(patchCalls).toHaveLength(0);
+    answer(calls[0]!);
+    await flush();
+    expect(patchCalls).toHaveLength(1);
+    expect(patchCalls[0]!.body.codes).toEqual(codes.slice(0, 25)); // 5×5 squares of 3×3 on 16×16
+    lab.requestCodePatches(codes); // asked again: nothing is asked twice
+    expect(patchCalls).toHaveLength(1);
+    const px = (n: number) => new Uint8ClampedArray(n * 2 * 2 * 4).map((_, i) => i % 256);
+    patchCalls[0]!.resolve({ codes: codes.slice(0, 25), patches: px(25).buffer, width: 2, height: 2 });
+    await flush();
+    const got = useStore.getState().codePatches;
+    expect([got.width, got.height]).toEqual([2, 2]);
+    expect(Array.from(got.byCode[1]!)).toEqual(Array.from(px(25).slice(16, 32)));
+    expect(patchCalls).toHaveLength(2);
+    expect(patchCalls[1]!.body.codes).toEqual(codes.slice(25));
+    patchCalls[1]!.resolve({ codes: codes.slice(25), patches: px(5).buffer, width: 2, height: 2 });
+    await flush();
+    expect(Object.keys(useStore.getState().codePatches.byCode)).toHaveLength(30);
   });
 });

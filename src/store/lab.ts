@@ -3,6 +3,7 @@
  * the worker (`labRun`) to be decoded, embedded and teacher-scored. Only the newest edit's answer is kept: older
  * runs are dropped by the worker (same slot, lower seq) and ignored here if one still arrives.
  */
+import { codesPerRun } from '../lib/codePatches';
 import {
   canRedo,
   canUndo,
@@ -34,6 +35,27 @@ const set = useStore.setState;
 
 /** One counter for all slots: a seq is never reused, even when a lab is dropped and opened again. */
 let labSeq = 0;
+/** lab runs sent and not answered: patch previews wait for zero, so they never delay an edit's answer much */
+let labRunsInFlight = 0;
+
+/** patch previews: codes asked for and not sent yet, in the order asked */
+const patchWanted: number[] = [];
+/** codes sent (in flight or answered) for the model in use */
+const patchSent = new Set<number>();
+let patchBusy = false;
+
+/** labRun through the worker, counted for the patch previews' scheduling. */
+async function requestLabRun(slot: string, seq: number, ids: Int32Array): Promise<LabRunResult> {
+  labRunsInFlight++;
+  try {
+    return await client.request<'labRun'>({ kind: 'labRun', slot, seq, ids: ids.buffer as ArrayBuffer }, [
+      ids.buffer,
+    ]);
+  } finally {
+    labRunsInFlight--;
+    void pumpPatches();
+  }
+}
 
 const editSlot = (id: string) => `${id}/edit`;
 const baseSlot = (id: string) => `${id}/base`;
@@ -63,11 +85,17 @@ function toResult(ids: Int32Array, r: Extract<LabRunResult, { superseded: false 
 
 /**
  * A lab belongs to the ids it was opened on: when the image goes, is re-tokenized (another model or provider) or
- * the model is replaced, its edits and results no longer mean anything, so the lab is dropped.
+ * the model is replaced, its edits and results no longer mean anything, so the lab is dropped. Patch previews
+ * belong to the model.
  */
 useStore.subscribe((s, prev) => {
   if (s.images === prev.images && s.model.manifest === prev.model.manifest) return;
   const modelChanged = s.model.manifest !== prev.model.manifest;
+  if (modelChanged) {
+    patchWanted.length = 0;
+    patchSent.clear();
+    set({ codePatches: { width: 0, height: 0, byCode: {} } });
+  }
   const drop = Object.entries(s.labs)
     .filter(([id, lab]) => modelChanged || s.images.find((im) => im.id === id)?.ids !== lab.original)
     .map(([id]) => id);
@@ -122,9 +150,7 @@ async function runBase(id: string): Promise<void> {
   const ids = lab.original.slice();
   const t0 = performance.now();
   try {
-    const r = await client.request<'labRun'>({ kind: 'labRun', slot: baseSlot(id), seq, ids: ids.buffer }, [
-      ids.buffer,
-    ]);
+    const r = await requestLabRun(baseSlot(id), seq, ids);
     if (r.superseded || get().labs[id]?.original !== lab.original) return;
     const ms = performance.now() - t0;
     patchLab(id, () => ({ base: toResult(lab.original, r, ms), message: `decoded in ${Math.round(ms)} ms` }));
@@ -143,9 +169,7 @@ async function runEdit(id: string): Promise<void> {
   const ids = present.slice();
   const t0 = performance.now();
   try {
-    const r = await client.request<'labRun'>({ kind: 'labRun', slot: editSlot(id), seq, ids: ids.buffer }, [
-      ids.buffer,
-    ]);
+    const r = await requestLabRun(editSlot(id), seq, ids);
     if (r.superseded || get().labs[id]?.pendingSeq !== seq) return;
     const ms = performance.now() - t0;
     patchLab(id, () => ({
@@ -340,4 +364,43 @@ export function labKeyDown(id: string, k: KeyInput, scope: 'grid' | 'lab'): bool
       return true;
   }
   return false;
+}
+
+// ---- decoded-patch previews ------------------------------------------------------------------------
+
+/**
+ * Asks for decoded-patch previews of `codes` (those not had or asked for yet). They are fetched one decoder run at a
+ * time, only while no lab run is pending, so previews fill in between edits instead of delaying them.
+ */
+export function requestCodePatches(codes: readonly number[]): void {
+  const have = get().codePatches.byCode;
+  for (const c of codes)
+    if (!(c in have) && !patchSent.has(c) && !patchWanted.includes(c)) patchWanted.push(c);
+  void pumpPatches();
+}
+
+async function pumpPatches(): Promise<void> {
+  const manifest = get().model.manifest;
+  if (patchBusy || labRunsInFlight > 0 || !manifest || !patchWanted.length) return;
+  const batch = patchWanted.splice(0, codesPerRun(manifest.grid));
+  for (const c of batch) patchSent.add(c);
+  patchBusy = true;
+  try {
+    const r = await client.request<'codePatches'>({ kind: 'codePatches', codes: batch });
+    if (get().model.manifest !== manifest) return;
+    const all = new Uint8ClampedArray(r.patches);
+    const n = r.width * r.height * 4;
+    set((s) => {
+      const byCode = { ...s.codePatches.byCode };
+      r.codes.forEach((c, i) => (byCode[c] = all.slice(i * n, (i + 1) * n)));
+      return { codePatches: { width: r.width, height: r.height, byCode } };
+    });
+  } catch {
+    // Previews are optional: the colour swatches stay, and these codes may be asked for again later.
+    for (const c of batch) patchSent.delete(c);
+    return;
+  } finally {
+    patchBusy = false;
+  }
+  void pumpPatches();
 }

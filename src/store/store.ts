@@ -174,6 +174,8 @@ export interface AppState {
   workerNotice?: string;
   /** token lab per image id */
   labs: Record<string, LabState>;
+  /** decoded-patch previews (RGBA8, width×height) per code, for the model in use (src/store/lab.ts) */
+  codePatches: { width: number; height: number; byCode: Record<number, Uint8ClampedArray> };
   updateImage: (id: string, patch: Partial<ImageItem>) => void;
   setTiming: (id: string, stage: Stage, ms: number) => void;
 }
@@ -190,6 +192,7 @@ export const useStore = create<AppState>()((set) => ({
   announcement: '',
   queueTotal: 0,
   labs: {},
+  codePatches: { width: 0, height: 0, byCode: {} },
   updateImage: (id, patch) =>
     set((s) => ({ images: s.images.map((im) => (im.id === id ? { ...im, ...patch } : im)) })),
   setTiming: (id, stage, ms) =>
