@@ -109,6 +109,19 @@ export class NodeReference {
     return { psnr: psnr(input, recon), ssim: ssim(input, recon, S, S) };
   }
 
+  /** CHW RGB [3, S, S] the decoder makes of ids [h*w]. */
+  async decode(ids: Int32Array): Promise<Float32Array> {
+    const { h, w } = this.manifest.grid;
+    return (await this.run('vq_decoder', new ort.Tensor('int32', ids, [1, h, w]))).data as Float32Array;
+  }
+
+  /** [E] teacher embedding of normalised CHW pixels [3, S, S]. */
+  async teacher(pixels: Float32Array): Promise<Float32Array> {
+    const S = this.manifest.image.size;
+    return (await this.run('teacher_image_encoder', new ort.Tensor('float32', pixels, [1, 3, S, S])))
+      .data as Float32Array;
+  }
+
   /** [E] TokLIP embedding of ids [h*w]. */
   async image(ids: Int32Array): Promise<Float32Array> {
     const { h, w } = this.manifest.grid;

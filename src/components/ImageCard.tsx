@@ -4,12 +4,14 @@ import { chwToRgba } from '../lib/preprocess';
 import { providerName } from '../lib/provider';
 import { idsToRows } from '../lib/tokens';
 import { removeImage, retryImage } from '../store/actions';
+import { closeLab, openLab } from '../store/lab';
 import { useStore, type ImageItem, type Stage } from '../store/store';
 import { heatmapRgba } from './colour';
 import { Histogram } from './Histogram';
 import { PixelCanvas } from './PixelCanvas';
 import { downloadJson, exportImage, type PromptScores } from './results';
 import { TokenGrid } from './TokenGrid';
+import { TokenLab } from './TokenLab';
 
 const STATUS_TEXT: Record<ImageItem['status'], string> = {
   queued: 'queued',
@@ -45,6 +47,7 @@ function ImageCardImpl({ image, scores }: Props) {
   const colours = useStore((s) => s.model.codeColours);
   const codebook = useStore((s) => s.model.codebook);
   const provider = useStore((s) => s.provider.active);
+  const labOpen = useStore((s) => s.labs[image.id]?.open ?? false);
   const [copied, setCopied] = useState('');
 
   const S = image.size ?? 0;
@@ -176,6 +179,16 @@ function ImageCardImpl({ image, scores }: Props) {
                 }
               >
                 Download results (JSON)
+              </button>
+              <button
+                type="button"
+                className="btn"
+                aria-expanded={labOpen}
+                aria-controls={`${image.id}-lab`}
+                disabled={image.status !== 'done'}
+                onClick={() => (labOpen ? closeLab(image.id) : openLab(image.id))}
+              >
+                {labOpen ? 'Close the token lab' : 'Edit tokens (token lab)'}
               </button>
               <span aria-live="polite" className="self-center text-slate-600">
                 {copied}
@@ -310,6 +323,8 @@ function ImageCardImpl({ image, scores }: Props) {
           {STATUS_TEXT[image.status]}
         </p>
       ) : null}
+
+      {labOpen ? <TokenLab imageId={image.id} /> : null}
 
       {Object.keys(image.timings).length ? (
         <details className="mt-3 text-xs text-slate-500">

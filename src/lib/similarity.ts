@@ -53,3 +53,17 @@ export function rowsOf(flat: Float32Array, dim: number): Float32Array[] {
   const n = Math.floor(flat.length / dim);
   return Array.from({ length: n }, (_, i) => flat.subarray(i * dim, (i + 1) * dim));
 }
+
+/**
+ * softmax(logits / temperature), stable (the largest logit is subtracted first). CLIP-style scores use a
+ * temperature of 1/logit_scale, i.e. softmax(logit_scale · cos). Empty in, empty out.
+ */
+export function softmax(logits: readonly number[], temperature = 1): number[] {
+  if (!(temperature > 0)) throw new RangeError(`temperature must be > 0, got ${temperature}`);
+  if (logits.length === 0) return [];
+  const scaled = logits.map((x) => x / temperature);
+  const max = Math.max(...scaled);
+  const exps = scaled.map((x) => Math.exp(x - max));
+  const sum = exps.reduce((a, b) => a + b, 0);
+  return exps.map((e) => e / sum);
+}

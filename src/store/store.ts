@@ -4,6 +4,7 @@ import type { GpuFacts } from '../lib/capacity';
 import type { GraphRole, Manifest } from '../lib/manifest';
 import type { NodePlacement } from '../lib/placements';
 import type { AdapterFacts, Provider } from '../lib/provider';
+import type { History, Selection } from '../lib/tokenEdit';
 
 export type ImageStatus =
   'queued' | 'decoding' | 'tokenizing' | 'reconstructing' | 'embedding' | 'done' | 'error' | 'cancelled';
@@ -118,6 +119,49 @@ export interface TextState {
   lastMs?: number;
 }
 
+/** What the worker made of one id grid in the token lab. */
+export interface LabResult {
+  /** the ids it was computed from */
+  ids: Int32Array;
+  /** CHW RGB in [0,1] at model resolution, decoded from the ids */
+  recon: Float32Array;
+  /** TokLIP embedding of the ids */
+  embedding: Float32Array;
+  /** teacher embedding of `recon` (absent: the model has no teacher) */
+  teacherEmbedding?: Float32Array;
+  /** from sending the ids to having this result, ms: what the user waited */
+  ms: number;
+}
+
+/** The token lab of one image (src/store/lab.ts). */
+export interface LabState {
+  open: boolean;
+  grid: { h: number; w: number };
+  /** the image's own ids when the lab was opened (the lab is dropped if the image is re-tokenized) */
+  original: Int32Array;
+  /** undo/redo; `history.present` is the grid being edited */
+  history: History;
+  selection: Selection;
+  /** code chosen in the codebook picker */
+  code: number;
+  /** codebook picker search text */
+  query: string;
+  /** image whose tokens "copy" takes, and the offset it takes them at */
+  copySource: string | null;
+  copyOffset: { row: number; col: number };
+  /** seed of the next shuffle (advanced by each shuffle, so two shuffles differ but a session is reproducible) */
+  shuffleSeed: number;
+  /** the unedited ids run through the lab: the baseline of every Δ */
+  base?: LabResult;
+  /** the latest edit's result (may lag `history.present` while `pendingSeq` is set) */
+  result?: LabResult;
+  /** sequence number of the newest edit run sent and not yet answered */
+  pendingSeq: number | null;
+  error?: string;
+  /** for the lab's live region, e.g. "re-decoded in 85 ms" */
+  message: string;
+}
+
 export interface AppState {
   model: ModelState;
   provider: ProviderState;
@@ -130,6 +174,10 @@ export interface AppState {
   queueTotal: number;
   /** the worker stopped and was restarted: shown until dismissed */
   workerNotice?: string;
+  /** token lab per image id */
+  labs: Record<string, LabState>;
+  /** decoded-patch previews (RGBA8, width×height) per code, for the model in use (src/store/lab.ts) */
+  codePatches: { width: number; height: number; byCode: Record<number, Uint8ClampedArray> };
   updateImage: (id: string, patch: Partial<ImageItem>) => void;
   setTiming: (id: string, stage: Stage, ms: number) => void;
 }
@@ -145,6 +193,8 @@ export const useStore = create<AppState>()((set) => ({
   text: { embeddings: {}, pending: false },
   announcement: '',
   queueTotal: 0,
+  labs: {},
+  codePatches: { width: 0, height: 0, byCode: {} },
   updateImage: (id, patch) =>
     set((s) => ({ images: s.images.map((im) => (im.id === id ? { ...im, ...patch } : im)) })),
   setTiming: (id, stage, ms) =>

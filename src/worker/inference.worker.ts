@@ -20,15 +20,18 @@ import { checkGraphAgainstManifest, readGraphShapes } from '../lib/onnxShapes';
 import { pcaColours } from '../lib/pca';
 import { parsePlacement } from '../lib/placements';
 import type { PilMode } from '../lib/pngPixels';
-import { preprocess } from '../lib/preprocess';
+import { cellBox, cropRgba, patchRuns } from '../lib/codePatches';
+import { chwToRgba, preprocess } from '../lib/preprocess';
 import { describeAdapter, type Provider } from '../lib/provider';
 import { sha256Hex } from '../lib/sha256';
+import { LatestBySlot } from '../lib/supersede';
 import { TextTokenizer } from '../lib/text';
 import type {
   DebugRequest,
   DebugResult,
   EmbedResult,
   ErrorCode,
+  LabRunRequest,
   LoadRequest,
   LoadResult,
   ProgressEvent,
@@ -817,6 +820,89 @@ async function embedText(prompts: string[]): Promise<Handled<'embedText'>> {
   return { result: { ...r.result, ids: ids.buffer as ArrayBuffer }, transfer: [...r.transfer, ids.buffer] };
 }
 
+/** Lab runs announced per slot as they arrive, so a queued older run can see that it was superseded. */
+const labLatest = new LatestBySlot();
+
+/**
+ * Token lab: the edited ids decoded (generation side) and embedded (comprehension side), and the teacher on the
+ * decoded pixels. Same sessions as the image pipeline; each graph runs through runGraph, which disposes its tensors.
+ */
+async function labRun(req: LabRunRequest): Promise<Handled<'labRun'>> {
+  const t0 = performance.now();
+  const stale = () => labLatest.isSuperseded(req.slot, req.seq);
+  const dropped: Handled<'labRun'> = {
+    result: { slot: req.slot, seq: req.seq, superseded: true },
+    transfer: [],
+  };
+  if (stale()) return dropped;
+  const { manifest } = loaded();
+  const S = manifest.image.size;
+  const E = manifest.embed_dim;
+  const dec = await runGraph('vq_decoder', idsTensor(req.ids), t0);
+  checkDims('vq_decoder', dec.dims, [1, 3, S, S]);
+  if (stale()) return dropped;
+  const emb = await runGraph('semantic_encoder', idsTensor(req.ids), t0);
+  checkDims('semantic_encoder', emb.dims, [1, E]);
+  const image = toFloat32(dec.data);
+  const embedding = toFloat32(emb.data);
+  let teacher: { embedding: Float32Array; ms: number } | undefined;
+  if (manifest.teacher) {
+    if (stale()) return dropped;
+    // The teacher reads pixels: the decoded picture goes through the app's preprocessing like any image, as the
+    // 8-bit RGB a saved PNG of it would hold (at S×S the resize is the identity in both preprocessing modes).
+    const pixels = preprocess(
+      { data: chwToRgba(image, S, S), width: S, height: S, mode: 'RGB' },
+      manifest.image,
+    );
+    const te = await runGraph('teacher_image_encoder', new ort.Tensor('float32', pixels, [1, 3, S, S]), t0);
+    checkDims('teacher_image_encoder', te.dims, [1, E]);
+    teacher = { embedding: toFloat32(te.data), ms: te.timing.runMs };
+  }
+  return {
+    result: {
+      slot: req.slot,
+      seq: req.seq,
+      superseded: false,
+      image: image.buffer as ArrayBuffer,
+      size: S,
+      embedding: embedding.buffer as ArrayBuffer,
+      teacherEmbedding: teacher?.embedding.buffer as ArrayBuffer | undefined,
+      dim: E,
+      decodeMs: dec.timing.runMs,
+      embedMs: emb.timing.runMs,
+      teacherMs: teacher?.ms,
+      totalMs: performance.now() - t0,
+    },
+    transfer: [image.buffer, embedding.buffer, ...(teacher ? [teacher.embedding.buffer] : [])],
+  };
+}
+
+/** Decoded-patch previews: each code decoded as a uniform square of itself, its centre token's pixels cropped. */
+async function codePatches(codes: number[]): Promise<Handled<'codePatches'>> {
+  const { manifest } = loaded();
+  const S = manifest.image.size;
+  const grid = manifest.grid;
+  for (const c of codes)
+    if (!Number.isInteger(c) || c < 0 || c >= manifest.codebook.size)
+      throw new WorkerError('run', `code ${c} is outside the codebook`);
+  // every cell box of a grid that tiles S has the size of the first one or one pixel more: crop that size
+  const { width, height } = cellBox(S, grid, 0);
+  const out = new Uint8ClampedArray(codes.length * width * height * 4);
+  let k = 0;
+  for (const run of patchRuns(grid, codes)) {
+    const t0 = performance.now();
+    const dec = await runGraph('vq_decoder', idsTensor(run.ids.buffer as ArrayBuffer), t0);
+    checkDims('vq_decoder', dec.dims, [1, 3, S, S]);
+    const image = toFloat32(dec.data);
+    for (const { cell } of run.places) {
+      const box = { ...cellBox(S, grid, cell), width, height };
+      out.set(cropRgba(image, S, box), k * width * height * 4);
+      k++;
+    }
+  }
+  return { result: { codes, patches: out.buffer, width, height }, transfer: [out.buffer] };
+}
+
 /** Times session.run of one graph on a fixed input (npm run bench). Runs through the request queue. */
 async function bench(req: DebugRequest): Promise<number[]> {
   const { manifest } = loaded();
@@ -942,6 +1028,16 @@ async function handle(req: WorkerRequest): Promise<void> {
         post({ kind: 'result', requestId: req.requestId, request: 'embedText', result }, transfer);
         return;
       }
+      case 'codePatches': {
+        const { result, transfer } = await codePatches(req.codes);
+        post({ kind: 'result', requestId: req.requestId, request: 'codePatches', result }, transfer);
+        return;
+      }
+      case 'labRun': {
+        const { result, transfer } = await labRun(req);
+        post({ kind: 'result', requestId: req.requestId, request: 'labRun', result }, transfer);
+        return;
+      }
       default: {
         const never: never = req;
         throw new WorkerError('internal', `unknown request ${JSON.stringify(never)}`);
@@ -977,6 +1073,7 @@ function prewarm(): void {
 let queue: Promise<void> = Promise.resolve();
 self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
+  if (req.kind === 'labRun') labLatest.note(req.slot, req.seq);
   if (req.kind === 'debug')
     void handle(req); // at once, even while a run is in progress
   else queue = queue.then(() => handle(req));

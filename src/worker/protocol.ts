@@ -92,6 +92,32 @@ export interface EmbedTeacherRequest {
   pixels: ArrayBuffer;
 }
 
+/**
+ * Token lab: decode, embed and teacher-score an edited id grid in one request. Runs with the same `slot` supersede
+ * each other: when a run's turn comes (or between its graphs) and a higher `seq` for its slot has arrived, it stops
+ * and answers `superseded` instead of running, so rapid edits never wait behind each other's graphs.
+ */
+export interface LabRunRequest {
+  kind: 'labRun';
+  requestId: number;
+  /** e.g. `${imageId}/edit`; the unedited baseline uses its own slot so an edit cannot drop it */
+  slot: string;
+  /** increases with every run sent for the slot */
+  seq: number;
+  /** [h*w] int32 ids (transferred) */
+  ids: ArrayBuffer;
+}
+
+/**
+ * Decoded-patch previews of codebook entries (src/lib/codePatches.ts): one decoder run per `codesPerRun` codes,
+ * so callers send one run's worth at a time and edits never wait behind many.
+ */
+export interface CodePatchesRequest {
+  kind: 'codePatches';
+  requestId: number;
+  codes: number[];
+}
+
 export interface EmbedTextRequest {
   kind: 'embedText';
   requestId: number;
@@ -120,6 +146,8 @@ export type WorkerRequest =
   | EmbedImageRequest
   | EmbedTeacherRequest
   | EmbedTextRequest
+  | LabRunRequest
+  | CodePatchesRequest
   | DebugRequest;
 
 export type RequestKind = WorkerRequest['kind'];
@@ -177,6 +205,35 @@ export interface EmbedTextResult extends EmbedResult {
   ids: ArrayBuffer;
 }
 
+export type LabRunResult =
+  | { slot: string; seq: number; superseded: true }
+  | {
+      slot: string;
+      seq: number;
+      superseded: false;
+      /** CHW float32 RGB in [0,1], [3, S, S], decoded from the ids */
+      image: ArrayBuffer;
+      size: number;
+      /** [E] TokLIP embedding of the same ids (l2-normalised) */
+      embedding: ArrayBuffer;
+      /** [E] teacher embedding of the decoded picture, preprocessed as any 8-bit image (absent: no teacher) */
+      teacherEmbedding?: ArrayBuffer;
+      dim: number;
+      /** graph time per stage and the worker's total, ms */
+      decodeMs: number;
+      embedMs: number;
+      teacherMs?: number;
+      totalMs: number;
+    };
+
+export interface CodePatchesResult {
+  codes: number[];
+  /** RGBA8 patch per code, in `codes` order: [n, height, width, 4] */
+  patches: ArrayBuffer;
+  width: number;
+  height: number;
+}
+
 export interface DebugResult {
   /** ORT tensors created by the worker and not yet disposed */
   liveTensors: number;
@@ -197,6 +254,8 @@ export interface ResultByKind {
   embedImage: EmbedResult;
   embedTeacher: EmbedResult;
   embedText: EmbedTextResult;
+  labRun: LabRunResult;
+  codePatches: CodePatchesResult;
   debug: DebugResult;
 }
 
