@@ -8,7 +8,7 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   app has one code path. VQ crops are resized with Pillow's bicubic too: v1 trained on bilinear (softer)
   crops and was evaluated on bicubic ones.
 - VQ: 4096 codes (v1: 1024), crops sampled at the scale the model sees whole photos at, more photo share.
-- Teacher: 256 concepts per batch (more negatives), logit scale/bias in their own parameter group with a
+- Teacher: 192 concepts per batch (v1: 96; more negatives), logit scale/bias in their own parameter group with a
   20x learning rate (v1's stayed at their initial 10/-10), and a uniformity term (Wang & Isola 2020) on
   image and text embeddings against the low-rank collapse v1 showed.
 - TokLIP: distillation + contrastive as v1, plus the same uniformity term; ids are computed once with
@@ -53,16 +53,16 @@ class ScheduleV2:
     vq_hires_batch: int = 12
     vq_lr: float = 4e-4
     photo_share: float = 0.75
-    teacher_steps: int = 550
-    teacher_batch: int = 256
+    teacher_steps: int = 400
+    teacher_batch: int = 192
     teacher_lr: float = 5e-4
     scale_lr_mult: float = 20.0
     uniform_weight: float = 0.1
-    sem_steps: int = 600
+    sem_steps: int = 450
     sem_batch: int = 64
     sem_lr: float = 5e-4
     distill_weight: float = 2.0
-    max_per_concept: int = 3
+    max_per_concept: int = 2
     vocab_size: int = 4096
     snapshot_every: int = 50
     dead_code_every: int = 50
