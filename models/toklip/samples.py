@@ -82,20 +82,28 @@ def choose(data: Path, data_v2: Path | None) -> tuple[list[Pick], list[str]]:
         twin = _first([r for r in held if r["concept"] == e["concept"]])
         if twin:
             picks.append(Pick(twin, data_v2, "heldout_style"))  # type: ignore[arg-type]
-    if data_v2:
-        for group in (("fluent-emoji",), ("tabler-outline",), ("flag-icons-1x1", "flag-icons-4x3")):
-            r = _first([r for d, r in reps if d == data_v2 and r["source"] in group])
+    groups = [("tuxpaint",)] + ([("fluent-emoji",), ("tabler-outline",), ("flag-icons-1x1", "flag-icons-4x3")]
+                                if data_v2 else [])
+    if groups:
+        for group in groups:
+            r = _first([r for _, r in reps if r["source"] in group])
             if r:
-                picks.append(Pick(r, data_v2, "pair"))
+                picks.append(Pick(r, next(d for d, x in reps if x is r), "pair"))
     prompts: list[str] = []
     for p in picks:
         if p.kind != "photo" and p.row["captions"][0] not in prompts:
             prompts.append(p.row["captions"][0])
-    # Distractors: other held-out concepts, one per source in a fixed order of sources.
-    for src in ("mdi", "lucide", "emoji", "phosphor-fill", "bootstrap", "tuxpaint", "gcompris"):
-        r = _first([r for _, r in reps if r["source"] == src and r["captions"][0] not in prompts])
-        if r and len(prompts) < N_PROMPTS:
-            prompts.append(r["captions"][0])
+    # Distractors: other held-out concepts, one per source in a fixed order of sources, round after round.
+    order = ("mdi", "lucide", "emoji", "phosphor-fill", "bootstrap", "tuxpaint", "gcompris")
+    while len(prompts) < N_PROMPTS:
+        added = False
+        for src in order:
+            r = _first([r for _, r in reps if r["source"] == src and r["captions"][0] not in prompts])
+            if r and len(prompts) < N_PROMPTS:
+                prompts.append(r["captions"][0])
+                added = True
+        if not added:
+            break
     return picks, prompts
 
 
