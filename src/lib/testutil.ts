@@ -24,17 +24,8 @@ export function b64ToFloat32LE(b64: string): Float32Array {
   return out;
 }
 
-/** Small deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Small deterministic PRNG: the one the token lab shuffles with. */
+export { mulberry32 as rng } from './tokenEdit';
 
 /** The contract's example manifest, valid. */
 const sha = 'a'.repeat(64);
