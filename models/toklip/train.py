@@ -16,6 +16,7 @@ import random
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 import torch
@@ -79,8 +80,9 @@ def lr_at(step: int, total: int, base: float, warmup: int = 50) -> float:
 
 
 def set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
+    """Sets every group's lr, times the group's ``lr_mult`` where it has one (e.g. logit scale/bias)."""
     for g in opt.param_groups:
-        g["lr"] = lr
+        g["lr"] = lr * g.get("lr_mult", 1.0)
 
 
 def save_snapshot(path: Path, **state: object) -> None:
@@ -99,27 +101,50 @@ def pair_rgb_uint8(pairs: list[Pair]) -> list[np.ndarray]:
     return out
 
 
-def train_vq(model: TokLIP, cfg: TokLIPConfig, data: Path, run: Path, sch: Schedule, seed: int, limit: int | None) -> None:
-    done = run / "stage1_vq.pt"
-    vq = model.trunk.vq
-    if done.exists():
-        vq.load_state_dict(torch.load(done, map_location="cpu"))
-        print("[vq] stage already done, loaded", flush=True)
-        return
-    photos = CropSampler(load_photos(data, "train", limit), seed)
-    pairs_img = CropSampler(pair_rgb_uint8(load_pairs(data, "train", limit)), seed + 1, min_frac=0.7)
+def load_done(mod: torch.nn.Module, done: Path, stage: str) -> bool:
+    """Loads a finished stage's checkpoint; False when the stage still has to run."""
+    if not done.exists():
+        return False
+    mod.load_state_dict(torch.load(done, map_location="cpu"))
+    print(f"[{stage}] stage already done, loaded", flush=True)
+    return True
+
+
+def finish_stage(state: dict[str, torch.Tensor], done: Path, snap: Path) -> None:
+    torch.save(state, done)
+    snap.unlink(missing_ok=True)
+
+
+class VQSchedule(Protocol):
+    vq_steps: int
+    vq_batch: int
+    vq_res: int
+    vq_hires_steps: int
+    vq_hires_batch: int
+    vq_lr: float
+    photo_share: float
+    snapshot_every: int
+    dead_code_every: int
+
+
+def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, seed: int, photos: CropSampler,
+            pairs: CropSampler, l1_weight: float, photo_min_frac: tuple[float, float] | None = None) -> None:
+    """The VQ stage after its data is loaded: low-res steps then full-res steps, a share ``photo_share`` of
+    each batch from photos, dead-code restarts, snapshots every ``snapshot_every`` steps (resumable).
+    ``photo_min_frac`` = (low-res, full-res) smallest crop side as a share of the photo's short side."""
+    done, snap = run / "stage1_vq.pt", run / "stage1_vq.snapshot.pt"
     opt = torch.optim.AdamW(vq.parameters(), lr=sch.vq_lr, betas=(0.9, 0.95), weight_decay=0.0)
     total = sch.vq_steps + sch.vq_hires_steps
     step = 0
-    snap = run / "stage1_vq.snapshot.pt"
     if snap.exists():
         s = torch.load(snap, map_location="cpu", weights_only=False)
         vq.load_state_dict(s["model"])
         opt.load_state_dict(s["opt"])
         step = s["step"]
-        random.setstate(s["py_rng"])
+        if "py_rng" in s:
+            random.setstate(s["py_rng"])
         photos.rng.setstate(s["photo_rng"])
-        pairs_img.rng.setstate(s["pair_rng"])
+        pairs.rng.setstate(s["pair_rng"])
         print(f"[vq] resumed at step {step}", flush=True)
     rng = random.Random(seed + step)
     usage = torch.zeros(cfg.vq.codebook_size)
@@ -128,11 +153,14 @@ def train_vq(model: TokLIP, cfg: TokLIPConfig, data: Path, run: Path, sch: Sched
     while step < total:
         hires = step >= sch.vq_steps
         bs, res = (sch.vq_hires_batch, cfg.vision.image_size) if hires else (sch.vq_batch, sch.vq_res)
+        if photo_min_frac is not None:
+            photos.min_frac = photo_min_frac[1] if hires else photo_min_frac[0]
         n_photo = sum(rng.random() < sch.photo_share for _ in range(bs))
-        x = torch.cat([photos.batch(n_photo, res, cfg.mean, cfg.std), pairs_img.batch(bs - n_photo, res, cfg.mean, cfg.std)])
+        x = torch.cat([photos.batch(n_photo, res, cfg.mean, cfg.std), pairs.batch(bs - n_photo, res, cfg.mean, cfg.std)])
         set_lr(opt, lr_at(step, total, sch.vq_lr))
         rec, vq_loss, ids, z = vq(x)
-        rec_loss = F.mse_loss(rec, x) + 0.5 * F.l1_loss(rec, x)
+        # MSE is what PSNR measures; some L1 keeps edges from averaging out.
+        rec_loss = F.mse_loss(rec, x) + l1_weight * F.l1_loss(rec, x)
         loss = rec_loss + vq_loss
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -148,9 +176,17 @@ def train_vq(model: TokLIP, cfg: TokLIPConfig, data: Path, run: Path, sch: Sched
         prog.update(step, loss=loss.item(), rec=rec_loss.item(), psnr_db=psnr)
         if step % sch.snapshot_every == 0 and step < total:
             save_snapshot(snap, model=vq.state_dict(), opt=opt.state_dict(), step=step, py_rng=random.getstate(),
-                          photo_rng=photos.rng.getstate(), pair_rng=pairs_img.rng.getstate())
-    torch.save(vq.state_dict(), done)
-    snap.unlink(missing_ok=True)
+                          photo_rng=photos.rng.getstate(), pair_rng=pairs.rng.getstate())
+    finish_stage(vq.state_dict(), done, snap)
+
+
+def train_vq(model: TokLIP, cfg: TokLIPConfig, data: Path, run: Path, sch: Schedule, seed: int, limit: int | None) -> None:
+    vq = model.trunk.vq
+    if load_done(vq, run / "stage1_vq.pt", "vq"):
+        return
+    photos = CropSampler(load_photos(data, "train", limit), seed)
+    pairs_img = CropSampler(pair_rgb_uint8(load_pairs(data, "train", limit)), seed + 1, min_frac=0.7)
+    vq_loop(vq, cfg, run, sch, seed, photos, pairs_img, l1_weight=0.5)
 
 
 @torch.no_grad()
@@ -193,10 +229,7 @@ def _augment(x: torch.Tensor, rng: random.Random) -> torch.Tensor:
 
 def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, pixels: torch.Tensor, pairs: list[Pair], textin: TextEncoderInput,
                   run: Path, sch: Schedule, seed: int) -> None:
-    done = run / "stage2_teacher.pt"
-    if done.exists():
-        teacher.load_state_dict(torch.load(done, map_location="cpu"))
-        print("[teacher] stage already done, loaded", flush=True)
+    if load_done(teacher, run / "stage2_teacher.pt", "teacher"):
         return
     opt = torch.optim.AdamW(teacher.parameters(), lr=sch.teacher_lr, betas=(0.9, 0.98), weight_decay=0.05)
     batches = PairBatches(pairs, seed + 2)
@@ -219,16 +252,12 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, pixels: torch.Tensor, p
         prog.update(step, loss=loss.item(), scale=teacher.logit_scale.exp().item())
         if step % sch.snapshot_every == 0 and step < sch.teacher_steps:
             _snapshot(run / "stage2_teacher.snapshot.pt", teacher, opt, batches, rng, step)
-    torch.save(teacher.state_dict(), done)
-    (run / "stage2_teacher.snapshot.pt").unlink(missing_ok=True)
+    finish_stage(teacher.state_dict(), run / "stage2_teacher.pt", run / "stage2_teacher.snapshot.pt")
 
 
 def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, pixels: torch.Tensor, pairs: list[Pair],
                    textin: TextEncoderInput, run: Path, sch: Schedule, seed: int) -> None:
-    done = run / "stage3_toklip.pt"
-    if done.exists():
-        model.load_state_dict(torch.load(done, map_location="cpu"))
-        print("[toklip] stage already done, loaded", flush=True)
+    if load_done(model, run / "stage3_toklip.pt", "toklip"):
         return
     # One text tower for teacher and TokLIP: the app compares both image towers against the same
     # text embeddings, so TokLIP inherits the teacher's text tower, scale and bias, frozen.
@@ -270,8 +299,7 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, pixels:
         prog.update(step, loss=loss.item(), contrastive=con.item(), distill_cos=1 - distill.item())
         if step % sch.snapshot_every == 0 and step < sch.sem_steps:
             _snapshot(run / "stage3_toklip.snapshot.pt", trunk, opt, batches, rng, step, skip_prefix="vq.")
-    torch.save(model.state_dict(), done)
-    (run / "stage3_toklip.snapshot.pt").unlink(missing_ok=True)
+    finish_stage(model.state_dict(), run / "stage3_toklip.pt", run / "stage3_toklip.snapshot.pt")
 
 
 def _snapshot(path: Path, mod: torch.nn.Module, opt: torch.optim.Optimizer, batches: PairBatches, rng: random.Random,

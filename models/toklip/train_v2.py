@@ -41,7 +41,8 @@ from .dataset import CropSampler, Pair, load_pairs, load_photos, read_jsonl
 from .model import PixelCLIP, TokLIP, TokLIPConfig, sigmoid_loss, tiny_v2_config
 from .preprocess import official_toklip_rgb
 from .textok import TextEncoderInput, train_tokenizer
-from .train import PairBatches, Progress, _resume, _revive_dead_codes, _snapshot, lr_at, save_snapshot
+from .train import (PairBatches, Progress, _resume, _snapshot, finish_stage, load_done, lr_at, save_snapshot, set_lr,
+                    vq_loop)
 
 
 @dataclass(frozen=True)
@@ -150,11 +151,8 @@ def zoom_augment(x: torch.Tensor, rng: random.Random, p: float = 0.5) -> torch.T
 
 def train_vq(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Path, sch: ScheduleV2, seed: int,
              limit: int | None) -> None:
-    done = run / "stage1_vq.pt"
     vq = model.trunk.vq
-    if done.exists():
-        vq.load_state_dict(torch.load(done, map_location="cpu"))
-        print("[vq] stage already done, loaded", flush=True)
+    if load_done(vq, run / "stage1_vq.pt", "vq"):
         return
     photos: list[np.ndarray] = []
     for d in folders:
@@ -167,51 +165,7 @@ def train_vq(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Path, s
     # 30-100 % of the short side resized to 64 px cover 1.5-5x, around what the model meets.
     photo_s = CropSampler(photos, seed, resample=Image.BICUBIC)
     pair_s = CropSampler(pair_imgs, seed + 1, min_frac=0.7, resample=Image.BICUBIC)
-    opt = torch.optim.AdamW(vq.parameters(), lr=sch.vq_lr, betas=(0.9, 0.95), weight_decay=0.0)
-    total = sch.vq_steps + sch.vq_hires_steps
-    step = 0
-    snap = run / "stage1_vq.snapshot.pt"
-    if snap.exists():
-        s = torch.load(snap, map_location="cpu", weights_only=False)
-        vq.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        step = s["step"]
-        photo_s.rng.setstate(s["photo_rng"])
-        pair_s.rng.setstate(s["pair_rng"])
-        print(f"[vq] resumed at step {step}", flush=True)
-    rng = random.Random(seed + step)
-    usage = torch.zeros(cfg.vq.codebook_size)
-    prog = Progress("vq", total, step)
-    vq.train()
-    while step < total:
-        hires = step >= sch.vq_steps
-        bs, res = (sch.vq_hires_batch, cfg.vision.image_size) if hires else (sch.vq_batch, sch.vq_res)
-        photo_s.min_frac = 0.4 if hires else 0.3
-        n_photo = sum(rng.random() < sch.photo_share for _ in range(bs))
-        x = torch.cat([photo_s.batch(n_photo, res, cfg.mean, cfg.std), pair_s.batch(bs - n_photo, res, cfg.mean, cfg.std)])
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, total, sch.vq_lr)
-        rec, vq_loss, ids, z = vq(x)
-        # MSE is what PSNR measures; a little L1 keeps edges from averaging out.
-        rec_loss = F.mse_loss(rec, x) + 0.2 * F.l1_loss(rec, x)
-        loss = rec_loss + vq_loss
-        opt.zero_grad(set_to_none=True)
-        loss.backward()
-        torch.nn.utils.clip_grad_norm_(vq.parameters(), 1.0)
-        opt.step()
-        usage += torch.bincount(ids.flatten(), minlength=cfg.vq.codebook_size).float()
-        step += 1
-        if step % sch.dead_code_every == 0:
-            _revive_dead_codes(vq, usage, z.detach(), rng)
-            usage.zero_()
-        with torch.no_grad():
-            psnr = 10 * math.log10(4.0 / max(F.mse_loss(rec.clamp(-1, 1), x).item(), 1e-10))
-        prog.update(step, loss=loss.item(), rec=rec_loss.item(), psnr_db=psnr)
-        if step % sch.snapshot_every == 0 and step < total:
-            save_snapshot(snap, model=vq.state_dict(), opt=opt.state_dict(), step=step,
-                          photo_rng=photo_s.rng.getstate(), pair_rng=pair_s.rng.getstate())
-    torch.save(vq.state_dict(), done)
-    snap.unlink(missing_ok=True)
+    vq_loop(vq, cfg, run, sch, seed, photo_s, pair_s, l1_weight=0.2, photo_min_frac=(0.3, 0.4))
 
 
 # --------------------------------------------------------------------------- stage 2: teacher
@@ -230,17 +184,9 @@ def _param_groups(mod: torch.nn.Module, lr: float, scale_mult: float, wd: float)
     return groups
 
 
-def _set_lr(opt: torch.optim.Optimizer, lr: float) -> None:
-    for g in opt.param_groups:
-        g["lr"] = lr * g.get("lr_mult", 1.0)
-
-
 def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs: list[Pair], textin: TextEncoderInput,
                   run: Path, sch: ScheduleV2, seed: int) -> None:
-    done = run / "stage2_teacher.pt"
-    if done.exists():
-        teacher.load_state_dict(torch.load(done, map_location="cpu"))
-        print("[teacher] stage already done, loaded", flush=True)
+    if load_done(teacher, run / "stage2_teacher.pt", "teacher"):
         return
     opt = torch.optim.AdamW(_param_groups(teacher, sch.teacher_lr, sch.scale_lr_mult, 0.05), betas=(0.9, 0.98))
     batches = PairBatches(pairs, seed + 2)
@@ -251,7 +197,7 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs:
     while step < sch.teacher_steps:
         idx, caps = batches.sample(sch.teacher_batch)
         x = zoom_augment(normalise(rgb[idx], cfg), rng)
-        _set_lr(opt, lr_at(step, sch.teacher_steps, sch.teacher_lr))
+        set_lr(opt, lr_at(step, sch.teacher_steps, sch.teacher_lr))
         img = teacher.encode_image(x)
         txt = teacher.encode_text(textin(caps))
         con = sigmoid_loss(img, txt, teacher.logit_scale, teacher.logit_bias)
@@ -266,8 +212,7 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs:
                     scale=teacher.logit_scale.exp().item(), bias=teacher.logit_bias.item())
         if step % sch.snapshot_every == 0 and step < sch.teacher_steps:
             _snapshot(run / "stage2_teacher.snapshot.pt", teacher, opt, batches, rng, step)
-    torch.save(teacher.state_dict(), done)
-    (run / "stage2_teacher.snapshot.pt").unlink(missing_ok=True)
+    finish_stage(teacher.state_dict(), run / "stage2_teacher.pt", run / "stage2_teacher.snapshot.pt")
 
 
 # --------------------------------------------------------------------------- stage 3: TokLIP
@@ -313,10 +258,7 @@ def semantic_inputs(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, rgb: n
 
 def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: torch.Tensor, t_img: torch.Tensor,
                    pairs: list[Pair], textin: TextEncoderInput, run: Path, sch: ScheduleV2, seed: int) -> None:
-    done = run / "stage3_toklip.pt"
-    if done.exists():
-        model.load_state_dict(torch.load(done, map_location="cpu"))
-        print("[toklip] stage already done, loaded", flush=True)
+    if load_done(model, run / "stage3_toklip.pt", "toklip"):
         return
     # One text tower, scale and bias for teacher and TokLIP (frozen here): the app compares both image
     # towers against the same text embeddings.
@@ -334,8 +276,7 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
     text = model.text.eval()
     while step < sch.sem_steps:
         idx, caps = batches.sample(sch.sem_batch)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(step, sch.sem_steps, sch.sem_lr)
+        set_lr(opt, lr_at(step, sch.sem_steps, sch.sem_lr))
         img = model.encode_ids(ids[idx])
         with torch.no_grad():
             txt = F.normalize(text(textin(caps)), dim=-1)
@@ -351,8 +292,7 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
         prog.update(step, loss=loss.item(), contrastive=con.item(), distill_cos=1 - distill.item(), uniformity=uni.item())
         if step % sch.snapshot_every == 0 and step < sch.sem_steps:
             _snapshot(run / "stage3_toklip.snapshot.pt", trunk, opt, batches, rng, step, skip_prefix="vq.")
-    torch.save(model.state_dict(), done)
-    (run / "stage3_toklip.snapshot.pt").unlink(missing_ok=True)
+    finish_stage(model.state_dict(), run / "stage3_toklip.pt", run / "stage3_toklip.snapshot.pt")
 
 
 # --------------------------------------------------------------------------- recipe
