@@ -165,6 +165,28 @@ describe('typing', () => {
   });
 });
 
+describe('many images', () => {
+  it('500 images: a query runs only the text tower and re-ranks the kept matrices, without repacking them', async () => {
+    useStore.setState({ images: Array.from({ length: 500 }, (_, i) => image(i)) });
+    const index = useSearch.getState().index!;
+    expect(index.tok.n).toBe(500);
+    for (const q of ['a hat', 'a marmot']) {
+      setSearchQuery(q);
+      vi.advanceTimersByTime(SEARCH_DEBOUNCE_MS);
+      answer(calls.at(-1)!);
+      await flush();
+      expect(useSearch.getState().embedded?.text).toBe(q);
+    }
+    expect(calls.map((c) => c.body.kind)).toEqual(['embedText', 'embedText']);
+    expect(useSearch.getState().index).toBe(index); // same packed matrices
+    expect(useSearch.getState().results!.tok.order).toHaveLength(500);
+    // a status change of one image (no new embedding) does not repack either
+    useStore.getState().updateImage('img3', { notes: ['x'] });
+    expect(useSearch.getState().index).toBe(index);
+    expect(useSearch.getState().shown).toBe(SEARCH_PAGE); // rows rendered per list
+  });
+});
+
 describe('keyboard cursor', () => {
   it('moves through the ranking and renders more rows when it passes the last one shown', async () => {
     setSearchQuery('a hat');
