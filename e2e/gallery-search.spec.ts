@@ -62,6 +62,8 @@ test('gallery search ranks the samples as onnxruntime-node does; a sample’s ow
   consoleErrors,
 }) => {
   test.skip(ep !== 'wasm', 'the WASM project covers the search (only the text tower runs per query)');
+  // Processing the samples alone takes ~50 s on this 2-core machine (sessions are created first): room for a busy one.
+  test.setTimeout(test.info().timeout * 3);
   const count = samplesInBuild(DEFAULT_MODEL_ID);
   expect(count, 'the default model lists samples in its manifest').toBeGreaterThanOrEqual(2);
   await openApp(page, ep, '&debug=1');
@@ -211,6 +213,9 @@ test('gallery search ranks the samples as onnxruntime-node does; a sample’s ow
       new RegExp(`softmax\\(${m.logit_scale.toFixed(2)}·cos\\).*sums to 100 %`),
     );
     const tip = card.locator(`#${await softmaxHelp.getAttribute('aria-describedby')}`);
+    // the text also shows on hover: keep the pointer away, and the table mid-screen for the screenshot
+    await page.mouse.move(0, 0);
+    await card.getByTestId('prompt-scores').evaluate((el) => el.scrollIntoView({ block: 'center' }));
     await expect(tip).toBeHidden();
     await softmaxHelp.focus();
     await expect(tip).toBeVisible();
@@ -227,7 +232,7 @@ test('gallery search ranks the samples as onnxruntime-node does; a sample’s ow
         height: Math.max(a.y + a.height, b.y + b.height) + 8 - y,
       },
     });
-    await softmaxHelp.blur();
+    await page.keyboard.press('Escape');
     await expect(tip).toBeHidden();
   } finally {
     await ref.release();

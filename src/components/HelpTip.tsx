@@ -20,6 +20,10 @@ export function HelpTip({ id, label, children, testId }: Props) {
       <button
         type="button"
         aria-describedby={id}
+        // Escape hides the text again without moving elsewhere (WCAG 1.4.13: dismissible)
+        onKeyDown={(e) => {
+          if (e.key === 'Escape') e.currentTarget.blur();
+        }}
         className="cursor-help rounded underline decoration-dotted underline-offset-2 focus-visible:ring-2 focus-visible:ring-sky-500 focus-visible:outline-none"
         data-testid={testId}
       >
