@@ -1,6 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import { activePrompts, initialise } from '../store/actions';
 import { useStore } from '../store/store';
+import { GallerySearch } from './GallerySearch';
 import { ImageCard } from './ImageCard';
 import { InputPanel } from './InputPanel';
 import { Matrices } from './Matrices';
@@ -69,6 +70,7 @@ export function App() {
           <PromptEditor />
         </div>
         <Matrices images={images} scores={scores} prompts={prompts} />
+        {images.length > 0 ? <GallerySearch /> : null}
         <section aria-label="Results per image" className="space-y-4" data-testid="cards">
           {images.map((im) => (
             <ImageCard key={im.id} image={im} scores={scores.get(im.id) ?? null} />

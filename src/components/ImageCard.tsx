@@ -7,6 +7,7 @@ import { removeImage, retryImage } from '../store/actions';
 import { closeLab, openLab } from '../store/lab';
 import { useStore, type ImageItem, type Stage } from '../store/store';
 import { heatmapRgba } from './colour';
+import { HelpTip } from './HelpTip';
 import { Histogram } from './Histogram';
 import { PixelCanvas } from './PixelCanvas';
 import { downloadJson, exportImage, type PromptScores } from './results';
@@ -82,7 +83,9 @@ function ImageCardImpl({ image, scores }: Props) {
 
   return (
     <article
-      className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm"
+      id={`card-${image.id}`}
+      tabIndex={-1} // gallery search moves focus here
+      className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm focus-visible:ring-2 focus-visible:ring-sky-500 focus-visible:outline-none"
       aria-labelledby={`${image.id}-title`}
       aria-busy={busy}
       data-testid="image-card"
@@ -99,6 +102,7 @@ function ImageCardImpl({ image, scores }: Props) {
       }
       data-teacher-cosines={scores?.teacherCosines ? JSON.stringify(scores.teacherCosines) : undefined}
       data-probabilities={scores ? JSON.stringify(scores.probabilities) : undefined}
+      data-softmax={scores ? JSON.stringify(scores.softmax) : undefined}
       data-embedding={image.embedding ? JSON.stringify(Array.from(image.embedding)) : undefined}
     >
       <header className="mb-3 flex flex-wrap items-baseline justify-between gap-2">
@@ -267,7 +271,26 @@ function ImageCardImpl({ image, scores }: Props) {
                       cosine
                     </th>
                     <th scope="col" className="py-1 pl-2 font-normal">
-                      probability
+                      <HelpTip id={`${image.id}-help-sigmoid`} label="sigmoid (SigLIP)" testId="help-sigmoid">
+                        SigLIP’s own match probability for each prompt on its own: sigmoid(
+                        {manifest?.logit_scale.toFixed(2)}·cos{' '}
+                        {manifest && manifest.logit_bias < 0 ? '−' : '+'}{' '}
+                        {Math.abs(manifest?.logit_bias ?? 0).toFixed(2)}). It was trained to say yes/no per
+                        pair, so it is near 0 unless the prompt fits very well, and the column need not sum to
+                        100 %.
+                      </HelpTip>
+                    </th>
+                    <th scope="col" className="py-1 pl-2 font-normal">
+                      <HelpTip
+                        id={`${image.id}-help-softmax`}
+                        label="softmax (these prompts)"
+                        testId="help-softmax"
+                      >
+                        CLIP-style share among the current prompts: softmax({manifest?.logit_scale.toFixed(2)}
+                        ·cos), the temperature being the model’s logit scale. It sums to 100 % over the
+                        prompts, so it says which prompt fits best, not whether any fits; adding or removing a
+                        prompt changes it.
+                      </HelpTip>
                     </th>
                     {scores.teacherCosines ? (
                       <th scope="col" className="py-1 text-right font-normal">
@@ -293,6 +316,19 @@ function ImageCardImpl({ image, scores }: Props) {
                             />
                           </div>
                           <span className="font-mono">{formatPercent(scores.probabilities[i]!)}</span>
+                        </div>
+                      </td>
+                      <td className="py-0.5 pl-2">
+                        <div className="flex items-center gap-1">
+                          <div className="h-2 w-16 rounded bg-slate-100" aria-hidden="true">
+                            <div
+                              className="h-2 rounded bg-violet-500"
+                              style={{ width: `${scores.softmax[i]! * 100}%` }}
+                            />
+                          </div>
+                          <span className="font-mono" data-testid="softmax-cell">
+                            {formatPercent(scores.softmax[i]!)}
+                          </span>
                         </div>
                       </td>
                       {scores.teacherCosines ? (

@@ -40,6 +40,22 @@ describe('per-image results', () => {
     expect(out.model_id).toBe('toklip-tiny');
   });
 
+  it('softmax over the prompts: exp(scale·cos) normalised, next to the independent sigmoids', () => {
+    const s = scoreImage(image, ['cat', 'dog'], text, manifest)!;
+    const scale = manifest.logit_scale;
+    // two prompts: p(dog) = 1 / (1 + exp(scale·(cos_cat − cos_dog)))
+    const dog = 1 / (1 + Math.exp(scale * (s.cosines[0]! - s.cosines[1]!)));
+    expect(s.softmax[1]).toBeCloseTo(dog, 12);
+    expect(s.softmax[0]).toBeCloseTo(1 - dog, 12);
+    // the sigmoids need not sum to 1; the softmax always does
+    expect(s.softmax.reduce((a, b) => a + b, 0)).toBeCloseTo(1, 12);
+    expect(exportImage(image, manifest, 'wasm', s).softmax_over_prompts).toEqual(s.softmax);
+    // one prompt: the softmax is 1 whatever the cosine, the sigmoid is not
+    const one = scoreImage(image, ['cat'], text, manifest)!;
+    expect(one.softmax).toEqual([1]);
+    expect(one.probabilities[0]).toBeLessThan(0.5);
+  });
+
   it('waits for every prompt embedding', () => {
     expect(scoreImage(image, ['cat', 'bird'], text, manifest)).toBeNull();
     expect(scoreImage({ ...image, embedding: undefined }, ['cat'], text, manifest)).toBeNull();

@@ -1,16 +1,24 @@
 /** Derived per-image results (pure): scores against the prompts and the JSON export. */
 import type { Manifest } from '../lib/manifest';
-import { dot, matchProbability, ranking } from '../lib/similarity';
+import { dot, matchProbability, ranking, softmax } from '../lib/similarity';
 import { idsToRows } from '../lib/tokens';
 import type { ImageItem } from '../store/store';
 
 export interface PromptScores {
   prompts: string[];
   cosines: number[];
+  /** SigLIP's own reading: sigmoid(logit_scale·cos + logit_bias) per prompt, independent of the others */
   probabilities: number[];
+  /** CLIP's reading: softmax(logit_scale·cos) over the current prompts (sums to 1 across them) */
+  softmax: number[];
   ranking: number[];
   teacherCosines: number[] | null;
   teacherProbabilities: number[] | null;
+}
+
+/** softmax(logit_scale·cos) over the prompts: temperature 1/logit_scale, the model's own scale from the manifest. */
+export function promptSoftmax(cosines: readonly number[], logitScale: number): number[] {
+  return softmax(cosines, 1 / logitScale);
 }
 
 /** Scores of one image against the prompts; null until the image and every prompt are embedded. */
@@ -31,6 +39,7 @@ export function scoreImage(
     prompts,
     cosines,
     probabilities: cosines.map(prob),
+    softmax: promptSoftmax(cosines, manifest.logit_scale),
     ranking: ranking(cosines),
     teacherCosines,
     teacherProbabilities: teacherCosines ? teacherCosines.map(prob) : null,
@@ -57,6 +66,7 @@ export function exportImage(
     prompts: scores?.prompts ?? null,
     cosines: scores?.cosines ?? null,
     probabilities: scores?.probabilities ?? null,
+    softmax_over_prompts: scores?.softmax ?? null,
     ranking: scores?.ranking ?? null,
     teacher_cosines: scores?.teacherCosines ?? null,
     embedding: image.embedding ? Array.from(image.embedding) : null,

@@ -820,8 +820,25 @@ async function embedText(prompts: string[]): Promise<Handled<'embedText'>> {
   return { result: { ...r.result, ids: ids.buffer as ArrayBuffer }, transfer: [...r.transfer, ids.buffer] };
 }
 
-/** Lab runs announced per slot as they arrive, so a queued older run can see that it was superseded. */
+/**
+ * Lab runs (and search queries, as `text:<slot>`) announced per slot as they arrive, so a queued older run can
+ * see that it was superseded.
+ */
 const labLatest = new LatestBySlot();
+
+function supersededText(): Handled<'embedText'> {
+  const E = loaded().manifest.embed_dim;
+  return {
+    result: {
+      embeddings: new ArrayBuffer(0),
+      ids: new ArrayBuffer(0),
+      dim: E,
+      timing: { runMs: 0, totalMs: 0, sessionMs: 0 },
+      superseded: true,
+    },
+    transfer: [],
+  };
+}
 
 /**
  * Token lab: the edited ids decoded (generation side) and embedded (comprehension side), and the teacher on the
@@ -1024,7 +1041,10 @@ async function handle(req: WorkerRequest): Promise<void> {
         return;
       }
       case 'embedText': {
-        const { result, transfer } = await embedText(req.prompts);
+        const { result, transfer } =
+          req.supersede && labLatest.isSuperseded(`text:${req.supersede.slot}`, req.supersede.seq)
+            ? supersededText()
+            : await embedText(req.prompts);
         post({ kind: 'result', requestId: req.requestId, request: 'embedText', result }, transfer);
         return;
       }
@@ -1074,6 +1094,8 @@ let queue: Promise<void> = Promise.resolve();
 self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {
   const req = e.data;
   if (req.kind === 'labRun') labLatest.note(req.slot, req.seq);
+  if (req.kind === 'embedText' && req.supersede)
+    labLatest.note(`text:${req.supersede.slot}`, req.supersede.seq);
   if (req.kind === 'debug')
     void handle(req); // at once, even while a run is in progress
   else queue = queue.then(() => handle(req));

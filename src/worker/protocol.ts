@@ -122,6 +122,11 @@ export interface EmbedTextRequest {
   kind: 'embedText';
   requestId: number;
   prompts: string[];
+  /**
+   * Gallery search: queries typed into one box supersede each other (same rule as `labRun`'s slot/seq); a query
+   * whose turn comes after a newer one arrived is answered `superseded` without running the text tower.
+   */
+  supersede?: { slot: string; seq: number };
 }
 
 /**
@@ -203,6 +208,8 @@ export interface EmbedResult {
 export interface EmbedTextResult extends EmbedResult {
   /** [n, L] int32 token ids fed to the text encoder */
   ids: ArrayBuffer;
+  /** set (with empty buffers) when the request's `supersede` slot had a newer query: nothing ran */
+  superseded?: true;
 }
 
 export type LabRunResult =
