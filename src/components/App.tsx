@@ -8,6 +8,7 @@ import { ModelStatus } from './ModelStatus';
 import { PromptEditor } from './PromptEditor';
 import { ProviderControl } from './ProviderControl';
 import { scoreImage, type PromptScores } from './results';
+import { ZeroShotPanel } from './ZeroShotPanel';
 
 let started = false;
 
@@ -69,6 +70,7 @@ export function App() {
           <PromptEditor />
         </div>
         <Matrices images={images} scores={scores} prompts={prompts} />
+        <ZeroShotPanel />
         <section aria-label="Results per image" className="space-y-4" data-testid="cards">
           {images.map((im) => (
             <ImageCard key={im.id} image={im} scores={scores.get(im.id) ?? null} />
