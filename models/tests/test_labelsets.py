@@ -58,3 +58,34 @@ def test_missing_package_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(importlib.util, "find_spec", lambda name: None)
     with pytest.raises(labelsets.LabelsetError, match="not installed"):
         labelsets.imagenet_labelset()
+
+
+def test_concepts_from_data_are_the_held_out_ones(synthetic_data: Path) -> None:
+    from conftest import CONCEPTS
+    from toklip.export import concepts_from_data
+    from toklip.manifest import ManifestError, validate_manifest
+
+    got = concepts_from_data(synthetic_data)
+    assert got is not None
+    held_out = [c for i, c in enumerate(CONCEPTS) if i % 3 == 0]  # conftest: every third concept is split val
+    assert [c["name"] for c in got] == held_out
+    assert all(c["split"] == "val" and c["prompt"] == f"an emoji of a {c['name']}" for c in got)
+    assert concepts_from_data(None) is None
+
+    man = json.loads((COMMITTED.parents[1] / "models" / "toklip-tiny" / "manifest.json").read_text(encoding="utf-8"))
+    validate_manifest({**man, "concepts": got})
+    for bad, msg in (({"name": ""}, "name"), ({"prompt": 3}, "prompt"), ({"split": "heldout_style"}, "split")):
+        with pytest.raises(ManifestError, match=rf"concepts\[0\]\.{msg}"):
+            validate_manifest({**man, "concepts": [{**got[0], **bad}]})
+    with pytest.raises(ManifestError, match="concepts must be a list"):
+        validate_manifest({**man, "concepts": "x"})
+
+
+def test_add_concepts_cli_writes_them_into_a_bundle(synthetic_data: Path, tmp_path: Path) -> None:
+    from toklip.export import concepts_from_data
+
+    src = COMMITTED.parents[1] / "models" / "toklip-tiny" / "manifest.json"
+    (tmp_path / "manifest.json").write_text(src.read_text(encoding="utf-8"), encoding="utf-8")
+    assert labelsets.main(["--add-concepts", str(synthetic_data), "--bundle", str(tmp_path)]) == 0
+    written = json.loads((tmp_path / "manifest.json").read_text(encoding="utf-8"))
+    assert written["concepts"] == concepts_from_data(synthetic_data)

@@ -1,6 +1,10 @@
 """Label sets for zero-shot classification, taken from a maintained package's metadata (issue 12, item 4).
 
     python -m toklip.labelsets --out public/labelsets/imagenet-1k.json
+    python -m toklip.labelsets --add-concepts models/data --bundle public/models/toklip-tiny
+
+The second form writes the dataset's held-out concepts into an exported model folder's manifest (the optional
+``concepts`` list that toklip-export writes when given ``--data``), for a folder exported before that field existed.
 
 Writes the ImageNet-1k class names and the CLIP prompt templates as open_clip_torch ships them
 (``open_clip/zero_shot_metadata.py``), with the package's name, version, licence and attribution, so the app
@@ -99,7 +103,25 @@ def main(argv: list[str] | None = None) -> int:
     )
     p.add_argument("--out", type=Path, default=Path("public/labelsets/imagenet-1k.json"), help="JSON to write")
     p.add_argument("--check", action="store_true", help="only compare with --out; exit 1 if it differs")
+    p.add_argument("--add-concepts", type=Path, metavar="DATA", help="dataset folder (pairs.jsonl) whose held-out "
+                   "concepts go into --bundle's manifest.json instead")
+    p.add_argument("--bundle", type=Path, help="model folder for --add-concepts")
     args = p.parse_args(argv)
+    if args.add_concepts:
+        if not args.bundle:
+            p.error("--add-concepts needs --bundle")
+        from .export import concepts_from_data
+        from .manifest import write_manifest
+
+        concepts = concepts_from_data(args.add_concepts)
+        if not concepts:
+            p.error(f"{args.add_concepts}/pairs.jsonl has no held-out concepts")
+        path = args.bundle / "manifest.json"
+        man = json.loads(path.read_text(encoding="utf-8"))
+        man["concepts"] = concepts
+        write_manifest(args.bundle, man)
+        print(f"wrote {len(concepts)} concepts into {path}")
+        return 0
     text = dumps(imagenet_labelset())
     if args.check:
         same = args.out.exists() and args.out.read_text(encoding="utf-8") == text

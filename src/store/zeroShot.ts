@@ -108,7 +108,7 @@ export function modelKey(m: Manifest): string {
 
 /** The model's own concepts: manifest.concepts when the exporter wrote them, else its default prompts. */
 export function modelConcepts(m: Manifest): { labels: string[]; prompts: string[]; from: string } {
-  const c = (m as Manifest & { concepts?: { name: string; prompt: string }[] }).concepts;
+  const c = m.concepts;
   if (c?.length)
     return { labels: c.map((x) => x.name), prompts: c.map((x) => x.prompt), from: 'manifest.concepts' };
   return { labels: m.default_prompts, prompts: m.default_prompts, from: 'manifest.default_prompts' };
