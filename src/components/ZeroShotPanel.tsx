@@ -28,8 +28,12 @@ import {
 } from '../store/zeroShot';
 
 const pct = (p: number) => `${(p * 100).toFixed(p < 0.001 ? 3 : 1)}%`;
-/** text-encoder cost per prompt before a run has measured one (WASM, TokLIP-Tiny, 2 cores) */
-const GUESS_MS_PER_PROMPT = 2;
+/**
+ * Text-encoder cost per prompt before a run on this device has measured one: a rough middle between TokLIP-Tiny's
+ * ~1 ms natively (onnxruntime-node, batches of 64, one thread) and ~28 ms in the e2e's WASM run on a heavily shared
+ * 2-core machine. Shown as a guess; replaced by the measured figure after the first long label run.
+ */
+const GUESS_MS_PER_PROMPT = 5;
 
 const SOFTMAX_HELP = (scale: number, n: number) =>
   `Softmax over the ${n} labels: exp(s·cos) / Σ exp(s·cos), with s = logit_scale = ${scale.toFixed(2)} from the manifest. ` +
@@ -390,7 +394,12 @@ export function ZeroShotPanel() {
                       {Object.entries(zs.labelset.templates).map(([name, list]) => (
                         <option key={name} value={name}>
                           {name}: {list.length} templates, {zs.labelset!.classes.length * list.length} text
-                          rows, {costText(zs.labelset!.classes.length * list.length, GUESS_MS_PER_PROMPT)}
+                          rows,{' '}
+                          {costText(
+                            zs.labelset!.classes.length * list.length,
+                            zs.msPerPrompt ?? GUESS_MS_PER_PROMPT,
+                          )}
+                          {zs.msPerPrompt ? ' (measured here)' : ' (rough guess)'}
                         </option>
                       ))}
                     </select>

@@ -77,6 +77,8 @@ export interface ZeroShotState {
   error?: string;
   folder?: FolderState;
   folderJob?: { done: number; total: number };
+  /** text-encoder ms per prompt measured by the last long label run on this device (cost estimates) */
+  msPerPrompt?: number;
   /** for the panel's live region */
   message: string;
 }
@@ -258,7 +260,14 @@ export async function computeLabels(): Promise<void> {
       prompts,
     );
     if (!r || stale()) return;
-    set({ active: r, job: undefined, message: `${what}: embedded.` });
+    const job = get().job;
+    set({
+      active: r,
+      job: undefined,
+      message: `${what}: embedded.`,
+      // a run of a few requests says little about the per-prompt cost of a long one
+      ...(job?.msPerPrompt && job.total >= 4 * PROMPTS_PER_REQUEST ? { msPerPrompt: job.msPerPrompt } : {}),
+    });
   } catch (e) {
     if (!stale()) set({ job: undefined, error: errorText(e) });
   }
