@@ -46,7 +46,7 @@ if [ ${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision') and u.find_spec('resvg_py')" 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision') and u.find_spec('resvg_py') and u.find_spec('open_clip')" 2>/dev/null; then
   echo "== Python venv (.venv)"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip
@@ -57,6 +57,9 @@ if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftf
   # torchvision only as the reference for the official preprocessing tests (toklip.tv_reference). --no-deps: its
   # declared torch requirement would otherwise replace the pinned CPU wheel.
   .venv/bin/pip install -q --no-deps torchvision==0.28.0
+  # open_clip_torch only for its zero-shot metadata (ImageNet class names, CLIP templates): toklip.labelsets and its
+  # test read that one file; --no-deps keeps its torch/timm requirements out.
+  .venv/bin/pip install -q --no-deps open_clip_torch==3.3.0
 fi
 
 if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

@@ -75,6 +75,33 @@ def license_info(*folders: Path | None) -> dict[str, Any]:
     return info
 
 
+def concepts_from_data(data: Path | None, splits: tuple[str, ...] = ("val",)) -> list[dict[str, str]] | None:
+    """The dataset's concepts for the manifest's optional ``concepts`` list (the app's zero-shot label set): name,
+    first caption as the prompt, split. Only the held-out (``val``) ones by default: zero-shot in the strict sense
+    (no picture of them was trained on), and 230 entries keep the manifest small where all 2135 would not."""
+    path = data / "pairs.jsonl" if data else None
+    if path is None or not path.exists():
+        return None
+    seen: dict[str, dict[str, str]] = {}
+    from_rep: set[str] = set()
+    for line in path.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        row = json.loads(line)
+        name, caps, split = row.get("concept"), row.get("captions") or [], row.get("split")
+        if not isinstance(name, str) or not name.strip() or split not in splits:
+            continue
+        # the concept's representative item (eval_rep) gives the prompt, as in toklip.evaluate's retrieval queries
+        rep = bool(row.get("eval_rep"))
+        if name in seen and (name in from_rep or not rep):
+            continue
+        prompt = next((c for c in caps if isinstance(c, str) and c.strip()), name)
+        seen[name] = {"name": name, "prompt": prompt, "split": split}
+        if rep:
+            from_rep.add(name)
+    return list(seen.values()) or None
+
+
 def export_bundle(model: TokLIP, teacher: PixelCLIP | None, tokenizer: Path, out: Path, *, display_name: str,
                   description: str, data: Path | None, training: dict[str, Any] | None,
                   data_v2: Path | None = None) -> Path:
@@ -88,6 +115,9 @@ def export_bundle(model: TokLIP, teacher: PixelCLIP | None, tokenizer: Path, out
         default_prompts=DEFAULT_PROMPTS, license_info=license_info(data, data_v2), training=training,
         preprocessing=model.cfg.extra.get("preprocessing", LEGACY),
     )
+    concepts = concepts_from_data(data)
+    if concepts:
+        manifest["concepts"] = concepts
     return write_manifest(out, manifest)
 
 

@@ -152,6 +152,13 @@ def validate_manifest(m: dict[str, Any], folder: Path | None = None) -> None:
         need(isinstance(smp.get("sha256"), str) and len(smp["sha256"]) == 64, f"samples[{i}].sha256 must be 64 hex chars")
         if folder is not None:
             need((folder / f).is_file() and sha256_file(folder / f) == smp["sha256"], f"samples[{i}]: {f} missing or sha256 mismatch")
+    concepts = m.get("concepts")
+    need(concepts is None or isinstance(concepts, list), "concepts must be a list when present")
+    for i, c in enumerate(concepts or []):
+        need(isinstance(c, dict), f"concepts[{i}] must be an object")
+        for k in ("name", "prompt"):
+            need(isinstance(c.get(k), str) and c[k].strip() != "", f"concepts[{i}].{k} must be a non-empty string")
+        need(c.get("split") in ("train", "val"), f"concepts[{i}].split must be train or val")
     for f in m["files"]:
         need(isinstance(f.get("sha256"), str) and len(f["sha256"]) == 64, f"{f.get('path')}: sha256 must be 64 hex chars")
         need(isinstance(f.get("bytes"), int) and f["bytes"] >= 0, f"{f.get('path')}: bytes must be an integer")

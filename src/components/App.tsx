@@ -9,6 +9,7 @@ import { ModelStatus } from './ModelStatus';
 import { PromptEditor } from './PromptEditor';
 import { ProviderControl } from './ProviderControl';
 import { scoreImage, type PromptScores } from './results';
+import { ZeroShotPanel } from './ZeroShotPanel';
 
 let started = false;
 
@@ -71,6 +72,7 @@ export function App() {
         </div>
         <Matrices images={images} scores={scores} prompts={prompts} />
         {images.length > 0 ? <GallerySearch /> : null}
+        <ZeroShotPanel />
         <section aria-label="Results per image" className="space-y-4" data-testid="cards">
           {images.map((im) => (
             <ImageCard key={im.id} image={im} scores={scores.get(im.id) ?? null} />

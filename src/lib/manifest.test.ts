@@ -112,6 +112,26 @@ describe('validateManifest', () => {
     }
   });
 
+  it('checks the optional concepts list: name, prompt, a known split', () => {
+    const good = { name: 'propeller hat', prompt: 'a propeller hat', split: 'val' };
+    expect(validateManifest(sampleManifest()).concepts).toBeUndefined();
+    expect(validateManifest({ ...sampleManifest(), concepts: [good] }).concepts?.[0]?.prompt).toBe(
+      'a propeller hat',
+    );
+    expect(problems({ ...sampleManifest(), concepts: 'x' })).toEqual([
+      'manifest.concepts: expected a list, got "x"',
+    ]);
+    for (const [bad, want] of [
+      [{ name: '' }, 'manifest.concepts[0].name: expected a non-empty string'],
+      [{ prompt: 3 }, 'manifest.concepts[0].prompt: expected a non-empty string'],
+      [{ split: 'heldout_style' }, 'manifest.concepts[0].split: expected one of'],
+    ] as const) {
+      const p = problems({ ...sampleManifest(), concepts: [{ ...good, ...bad }] });
+      expect(p).toHaveLength(1);
+      expect(p[0]).toContain(want);
+    }
+  });
+
   it('rejects non-objects and unknown preprocessing', () => {
     expect(problems([])).toEqual(['manifest: expected a JSON object, got []']);
     const m = sampleManifest();

@@ -147,6 +147,8 @@ export interface Manifest {
   default_prompts: string[];
   /** Held-out pictures shipped in the folder for the gallery (paths relative to the folder). */
   samples?: ManifestSample[];
+  /** The training data's concepts (optional; toklip-export writes the held-out ones): a zero-shot label set. */
+  concepts?: ManifestConcept[];
   memory?: MemorySpec;
   variant?: VariantSpec;
   metrics?: Record<string, unknown> | null;
@@ -163,6 +165,34 @@ export interface ManifestSample {
   source?: string;
   bytes?: number;
   sha256: string;
+}
+
+export interface ManifestConcept {
+  /** the label shown */
+  name: string;
+  /** the text embedded for it (a caption from the training data) */
+  prompt: string;
+  /** val: held out of training (no picture of it was trained on) */
+  split: 'train' | 'val';
+}
+
+function checkConcepts(c: Checker, m: Obj, P: string): void {
+  const concepts = m.concepts;
+  if (concepts === undefined) return;
+  if (!Array.isArray(concepts)) {
+    c.fail(`${P}.concepts`, 'a list', concepts);
+    return;
+  }
+  concepts.forEach((x: unknown, i) => {
+    const S = `${P}.concepts[${i}]`;
+    if (!isObj(x)) {
+      c.fail(S, 'an object', x);
+      return;
+    }
+    c.str(x, 'name', S, { nonEmpty: true });
+    c.str(x, 'prompt', S, { nonEmpty: true });
+    c.str(x, 'split', S, { oneOf: ['train', 'val'] });
+  });
 }
 
 function checkSamples(c: Checker, m: Obj, P: string): void {
@@ -563,6 +593,7 @@ export function validateManifest(json: unknown): Manifest {
   checkVariant(c, m, P);
   checkMemory(c, m, P);
   checkSamples(c, m, P);
+  checkConcepts(c, m, P);
   const dp = m.default_prompts;
   if (!Array.isArray(dp) || !dp.every((p) => typeof p === 'string'))
     c.fail(`${P}.default_prompts`, 'a list of strings', dp);
