@@ -24,6 +24,7 @@ test('dist/ under a sub-path on a plain static host: single-threaded WASM, says 
   page,
   consoleErrors,
 }) => {
+  test.setTimeout(240_000); // one WASM thread on a shared machine
   await page.goto(`${server.url}?ep=wasm`);
   await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready', { timeout: 120_000 });
   await expect(page.getByTestId('app')).toHaveAttribute('data-provider', 'wasm');

@@ -9,14 +9,20 @@ function req(url: string, over: Partial<RequestFacts> = {}): RequestFacts {
 }
 
 describe('routeFor', () => {
-  it('serves precached shell files from the cache first', () => {
+  it('serves precached hashed assets from the cache first', () => {
     expect(routeFor(req('assets/index-abc.js'), SCOPE, PRECACHE)).toEqual({
       strategy: 'cache-first',
       key: 'assets/index-abc.js',
+      store: true,
     });
-    expect(routeFor(req('ort/ort-wasm-simd-threaded.asyncify.wasm?v=1'), SCOPE, PRECACHE)?.key).toBe(
-      'ort/ort-wasm-simd-threaded.asyncify.wasm',
-    );
+  });
+
+  it('sends precached files without a hash to the network first and never overwrites their copy', () => {
+    expect(routeFor(req('ort/ort-wasm-simd-threaded.asyncify.wasm?v=1'), SCOPE, PRECACHE)).toEqual({
+      strategy: 'network-first',
+      key: 'ort/ort-wasm-simd-threaded.asyncify.wasm',
+      store: false,
+    });
   });
 
   it('sends navigations to the app to the network first, falling back to index.html', () => {
@@ -24,6 +30,7 @@ describe('routeFor', () => {
       expect(routeFor(req(u, { mode: 'navigate' }), SCOPE, PRECACHE)).toEqual({
         strategy: 'network-first',
         key: 'index.html',
+        store: false,
       });
     // another page of the site (a model card) is not the app
     expect(
@@ -33,7 +40,7 @@ describe('routeFor', () => {
 
   it('keeps model manifests and samples network-first, whether precached or not', () => {
     for (const p of ['models/toklip-tiny/manifest.json', 'models/other/samples/a b.jpg'])
-      expect(routeFor(req(p), SCOPE, PRECACHE)).toEqual({ strategy: 'network-first', key: p });
+      expect(routeFor(req(p), SCOPE, PRECACHE)).toEqual({ strategy: 'network-first', key: p, store: true });
   });
 
   it('leaves model graphs, Range reads, other methods, origins and paths to the network', () => {

@@ -45,7 +45,8 @@ async function networkFirst(request: Request, route: Route): Promise<Response> {
   const cache = await caches.open(CACHE);
   try {
     const res = await fetch(request);
-    if (res.status === 200 && res.type === 'basic') await cache.put(keyUrl(route.key), res.clone());
+    if (route.store && res.status === 200 && res.type === 'basic')
+      await cache.put(keyUrl(route.key), res.clone());
     return res;
   } catch (e) {
     const hit = await cache.match(keyUrl(route.key));
@@ -59,7 +60,8 @@ async function cacheFirst(request: Request, route: Route): Promise<Response> {
   const hit = await cache.match(keyUrl(route.key));
   if (hit) return hit;
   const res = await fetch(request);
-  if (res.status === 200 && res.type === 'basic') await cache.put(keyUrl(route.key), res.clone());
+  if (route.store && res.status === 200 && res.type === 'basic')
+    await cache.put(keyUrl(route.key), res.clone());
   return res;
 }
 
