@@ -3,6 +3,7 @@ import { resolve } from 'node:path';
 import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import tailwindcss from '@tailwindcss/vite';
+import { pwa } from './vite-plugins/pwa.ts';
 
 /**
  * onnxruntime-web runtime files served from our own origin under /ort/ (never a CDN).
@@ -82,7 +83,7 @@ function cspMeta(): Plugin {
 
 export default defineConfig({
   base: './',
-  plugins: [react(), tailwindcss(), ortRuntime(), cspMeta()],
+  plugins: [react(), tailwindcss(), ortRuntime(), cspMeta(), pwa(resolve(import.meta.dirname, 'public'))],
   // The non-bundled onnxruntime-web entry loads its runtime from env.wasm.wasmPaths (/ort/), so the 27 MB wasm
   // is not emitted a second time as a hashed asset.
   resolve: { conditions: ['onnxruntime-web-use-extern-wasm', ...defaultClientConditions] },

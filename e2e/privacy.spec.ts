@@ -53,9 +53,14 @@ test('nothing leaves the machine: every request goes to the app origin', async (
   expect(seen.some((u) => u.includes('/ort/'))).toBe(true); // onnxruntime's wasm is served by the app itself
   // no request carries the user's data (uploads, prompts in URLs)
   expect(seen.filter((u) => /secret|private/.test(u))).toEqual([]);
-  expect(
-    await page.evaluate(() => navigator.serviceWorker?.getRegistrations().then((r) => r.length) ?? 0),
-  ).toBe(0);
+  // the only service worker is the app's own (offline use), from its origin and folder
+  const workers = await page.evaluate(async () =>
+    (await navigator.serviceWorker.getRegistrations()).map((r) => [
+      r.scope,
+      (r.active ?? r.waiting ?? r.installing)?.scriptURL,
+    ]),
+  );
+  expect(workers, 'service workers').toEqual([[baseURL, new URL('sw.js', baseURL).href]]);
   // no web fonts at all (only locally installed ones)
   expect(await page.evaluate(() => document.fonts.size)).toBe(0);
   console.log(`${seen.length} requests, all to ${origin}`);

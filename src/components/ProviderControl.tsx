@@ -40,6 +40,12 @@ export function ProviderControl() {
           provider.reason
         )}
       </span>
+      {provider.active === 'wasm' && model.crossOriginIsolated === false ? (
+        <span className="w-full text-slate-500" data-testid="isolation-notice">
+          One thread only: this page is not cross-origin isolated (its host sends no COOP/COEP headers), so
+          the browser withholds the shared memory that WASM threads need. See docs/HOSTING.md.
+        </span>
+      ) : null}
       {provider.notice ? (
         <span
           role="status"
