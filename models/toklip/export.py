@@ -8,7 +8,7 @@ Official TokLIP weights (docs/OFFICIAL.md):
 
     toklip-export --from-hub TencentARC/TokLIP --variant S_256 --dtype fp16 --out public/models/toklip-s-256
     toklip-export --checkpoint TokLIP_S_256.pt --vq vq_ds16_t2i.pt --tokenizer siglip2-tokenizer/ \
-        --variant S_256 --dtype fp32 fp16 int8 --out public/models
+        --variant S_256 --dtype fp32 fp16 int8 q4 --out public/models
       (one dtype: --out is the model folder; several: one folder per dtype, <out>/toklip-s-256-<dtype>)
 """
 
@@ -145,7 +145,7 @@ def main(argv: list[str] | None = None) -> None:
     og.add_argument("--from-hub", metavar="REPO", help="download from the Hugging Face Hub, e.g. TencentARC/TokLIP")
     og.add_argument("--variant", choices=["S_256", "L_384"], help="which official model")
     og.add_argument("--vq", type=Path, help="LlamaGen vq_ds16_t2i.pt (keys ema/model/state_dict)")
-    og.add_argument("--dtype", nargs="+", help="fp32 fp16 int8 (several at once; default fp16)")
+    og.add_argument("--dtype", nargs="+", help="fp32 fp16 int8 q4 q4f16 (several at once; default fp16)")
     og.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                     help="run every written folder with onnxruntime against the fp32 PyTorch model (default on)")
     og.add_argument("--shard-mib", type=int, default=512, help="max size of one external-data file (MiB)")

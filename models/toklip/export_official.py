@@ -12,8 +12,10 @@ Browser limits drive the layout (docs/CONTRACT.md, "Large models"):
 * variants: ``fp32``; ``fp16`` (fp16 weights and matmuls; LayerNorm/GroupNorm, attention logits and
   softmax, and the final l2-normalisation in fp32; WebGPU with shader-f16); ``int8`` (weight-only,
   symmetric per-output-channel int8 for every MatMul/Gemm weight of the semantic and text encoders,
-  DequantizeLinear -> fp32 compute; runs on WASM and WebGPU). The VQ encoder is fp32 in every variant
-  so that ids are identical; the VQ decoder is fp16 in the fp16 variant, fp32 otherwise.
+  DequantizeLinear -> fp32 compute; runs on WASM and WebGPU); ``q4`` / ``q4f16`` (the semantic and text
+  encoders' MatMuls as 4-bit ``com.microsoft.MatMulNBits``, toklip.quant4; fp32 / fp16 compute). The VQ
+  encoder is fp32 in every variant so that ids are identical; the VQ decoder is fp16 in the fp16 and q4f16
+  variants, fp32 otherwise.
 """
 
 from __future__ import annotations
@@ -42,12 +44,20 @@ from .manifest import build_manifest, validate_manifest, write_manifest
 from .preprocess import OFFICIAL
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer
+from .quant4 import q4_config, quantize_q4
 from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
 # The table's readers are torch-free (toklip.runtime uses them); re-exported for existing callers.
 from .textok import TextRule, gather_table_rows, table_row_bytes  # noqa: F401
 from .vq import AttnBlock
 
-DTYPES = ("fp32", "fp16", "int8")
+DTYPES = ("fp32", "fp16", "int8", "q4", "q4f16")
+# The token-embedding table's row format per variant (the table is CPU-side; 4-bit rows are not a format the app reads).
+TABLE_DTYPE = {"fp32": "fp32", "fp16": "fp16", "int8": "int8", "q4": "int8", "q4f16": "int8"}
+COMPUTE = {"fp32": "fp32", "fp16": "fp16 (norms, attention logits/softmax, l2-norm in fp32)",
+           "int8": "int8 weights (per output channel), fp32 compute",
+           "q4": "4-bit weights (MatMulNBits) in the semantic and text encoders, fp32 compute; VQ fp32",
+           "q4f16": "4-bit weights (MatMulNBits) in the semantic and text encoders, fp16 compute as in fp16; "
+                    "VQ encoder fp32, VQ decoder as in fp16"}
 GRAPH_ORDER = ("vq_encoder", "vq_decoder", "semantic_encoder", "text_encoder")
 TABLE_FILE = "text_embedding.bin"
 DEFAULT_SHARD_BYTES = 512 * 2**20
@@ -367,6 +377,7 @@ def write_static(model: TokLIP, dtype: str, prepared: PreparedTokenizer, out: Pa
     cfg = model.cfg
     prepared.tokenizer.save(str(out / "tokenizer.json"))
     write_codebook(model, out / "codebook.bin")
+    dtype = TABLE_DTYPE[dtype]
     write_embedding_table(model.text.token_embedding.weight, out / TABLE_FILE, dtype)
     files = [_entry("tokenizer", out / "tokenizer.json", "json"), _entry("codebook", out / "codebook.bin", "fp32"),
              _entry("text_embedding", out / TABLE_FILE, dtype)]
@@ -396,6 +407,12 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
                 log(f"[export] int8 {role}: {n} weight matrices quantised")
             else:
                 gdtype = "fp32"
+        elif dtype in ("q4", "q4f16"):
+            if role in ("semantic_encoder", "text_encoder"):
+                proto, n = quantize_q4(proto)
+                log(f"[export] {dtype} {role}: {n} MatMuls as 4-bit MatMulNBits")
+            else:
+                gdtype = "fp32" if dtype == "q4" or role == "vq_encoder" else "fp16"
         elif dtype == "fp16" and role == "vq_encoder":
             gdtype = "fp32"
         total, largest = initializer_bytes(proto)
@@ -421,13 +438,14 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
     m["text"] = {"context_length": cfg.text.context_length, "pad_id": prepared.rule.pad_id, "clean": "canonicalize",
                  **prepared.rule.to_manifest(), "input": "embeddings", "embedding_table": table}
     m["memory"] = _memory(files, gstats, table)
-    m["variant"] = {"dtype": dtype,
-                    "compute": {"fp32": "fp32", "fp16": "fp16 (norms, attention logits/softmax, l2-norm in fp32)",
-                                "int8": "int8 weights (per output channel), fp32 compute"}[dtype],
-                    "providers": ["webgpu"] if dtype == "fp16" else ["webgpu", "wasm"],
-                    "requires": ["shader-f16"] if dtype == "fp16" else []}
+    f16 = dtype in ("fp16", "q4f16")
+    m["variant"] = {"dtype": dtype, "compute": COMPUTE[dtype],
+                    "providers": ["webgpu"] if f16 else ["webgpu", "wasm"],
+                    "requires": ["shader-f16"] if f16 else []}
     m["training"] = None
     m["export"] = dict(extra or {})
+    if dtype in ("q4", "q4f16"):
+        m["export"]["q4"] = q4_config()
     write_manifest(out, m)
     validate_manifest(m, out)
     return out / "manifest.json"
@@ -457,10 +475,11 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
         t0 = time.time()
         static = {d: write_static(model, d, prepared, targets[d]) for d in dtypes}
         fp32 = export_graphs_fp32(model, work, log)
-        graphs = {d: fp32 for d in dtypes if d != "fp16"}
-        if "fp16" in dtypes:
+        graphs = {d: fp32 for d in dtypes if d not in ("fp16", "q4f16")}
+        if "fp16" in dtypes or "q4f16" in dtypes:
             m16 = model if consume else copy.deepcopy(model)
-            graphs["fp16"] = {**export_graphs_fp16(m16, work, log), "vq_encoder": fp32["vq_encoder"]}
+            g16 = {**export_graphs_fp16(m16, work, log), "vq_encoder": fp32["vq_encoder"]}
+            graphs.update({d: g16 for d in ("fp16", "q4f16") if d in dtypes})
             del m16
         for d in dtypes:
             written[d] = write_variant(cfg, logits, graphs[d], d, prepared, targets[d], static[d], model_id=ids[d],
@@ -472,7 +491,20 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
             res = verify_folder(p.parent, ref)
             log(f"[verify] {d}: {json.dumps(res)}")
             add_to_manifest(p.parent, {"parity": res})
+    for d, p in written.items():
+        log(f"[size] {d}: {size_summary(p.parent)}")
     return written
+
+
+def size_summary(folder: Path) -> str:
+    """Bytes per graph (external-data shards included) and in all, from the folder's manifest."""
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    per: dict[str, int] = {}
+    for f in m["files"]:
+        role = f.get("graph", f["role"])
+        per[role] = per.get(role, 0) + f["bytes"]
+    total = sum(per.values())
+    return ", ".join(f"{r} {b / 2**20:.2f} MiB" for r, b in per.items()) + f"; total {total / 2**20:.2f} MiB"
 
 
 def add_to_manifest(folder: Path, fields: dict[str, Any]) -> None:
