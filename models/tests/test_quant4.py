@@ -71,6 +71,9 @@ def test_q4_manifest_variant_and_sizes(exported: tuple[Path, dict[str, np.ndarra
                                                   (["webgpu"], ["shader-f16"]))
         q = m["export"]["q4"]
         assert (q["bits"], q["block_size"], q["symmetric"]) == (4, Q4_BLOCK_SIZE, Q4_SYMMETRIC)
+        vq4 = q["vq_4bit_measured"]  # why the VQ graphs below are not 4-bit: measured on this model at export
+        assert vq4["encoder_convs"] > 0 and vq4["decoder_convs"] > 0
+        assert vq4["safe"] == (vq4["ids_mismatch_fraction"] <= 0.01) and 0 < vq4["decoder_psnr_db"] < 60
         roles = {f["role"]: f for f in m["files"]}
         assert roles["vq_encoder"]["dtype"] == "fp32"
         assert roles["vq_decoder"]["dtype"] == ("fp32" if dtype == "q4" else "fp16")

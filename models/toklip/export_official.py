@@ -45,7 +45,7 @@ from .preprocess import OFFICIAL
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer
 from . import fp16_safe
-from .quant4 import q4_config, quantize_q4
+from .quant4 import measure_vq_4bit, q4_config, quantize_q4
 from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
 # The table's readers are torch-free (toklip.runtime uses them); re-exported for existing callers.
 from .textok import TextRule, gather_table_rows, table_row_bytes  # noqa: F401
@@ -529,7 +529,7 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
     m["training"] = None
     m["export"] = dict(extra or {})
     if dtype in ("q4", "q4f16"):
-        m["export"]["q4"] = q4_config()
+        m["export"].setdefault("q4", q4_config())
     write_manifest(out, m)
     validate_manifest(m, out)
     return out / "manifest.json"
@@ -560,6 +560,12 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
         t0 = time.time()
         static = {d: write_static(model, d, prepared, targets[d]) for d in dtypes}
         fp32 = export_graphs_fp32(model, work, log)
+        q4 = {}
+        if "q4" in dtypes or "q4f16" in dtypes:
+            vq4 = measure_vq_4bit(model, calibration_pixels(model, calibration_images))
+            log(f"[q4] 4-bit VQ convolutions would give ids mismatch {vq4['ids_mismatch_fraction']:.4f}, decoder "
+                f"PSNR {vq4['decoder_psnr_db']} dB against fp32: the VQ graphs stay at higher precision")
+            q4 = {"q4": {**q4_config(), "vq_4bit_measured": vq4}}
         graphs = {d: fp32 for d in dtypes if d not in ("fp16", "q4f16")}
         if "fp16" in dtypes or "q4f16" in dtypes:
             feeds, calib = calibration_feeds(model, calibration_images)
@@ -573,7 +579,8 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
                                        display_name=f"{display_name} {d}", description=description,
                                        shard_bytes=shard_bytes, external_threshold=external_threshold, log=log,
                                        extra={"dtype": d, "export_seconds": round(time.time() - t0, 1),
-                                              **({"fp16_safety": safety} if d in ("fp16", "q4f16") else {})})
+                                              **({"fp16_safety": safety} if d in ("fp16", "q4f16") else {}),
+                                              **(q4 if d in ("q4", "q4f16") else {})})
     if ref is not None:
         for d, p in written.items():
             res = verify_folder(p.parent, ref)
