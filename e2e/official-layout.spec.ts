@@ -8,7 +8,7 @@
  * size, so its pixel tensor is the raw RGB normalised with the manifest's mean/std (no resize to mirror).
  *
  * Environment (so the same spec runs on a full-depth export):
- *   TOKLIP_PARITY_MODELS         comma-separated model ids (default synthetic-official-fp32,synthetic-official-int8);
+ *   TOKLIP_PARITY_MODELS         comma-separated model ids (default synthetic-official-fp32,-q4,-int8; q4: 4-bit MatMulNBits);
  *                                the app serves them as models/<id>/ (from dist/, i.e. public/models at build time).
  *                                The 2nd, 4th, … are opened with ?table=range (rows by HTTP Range requests), the
  *                                others let the app choose (the whole table when it is at most 64 MiB).
@@ -33,7 +33,9 @@ import { NodeReference, squarePng } from './nodeReference';
 import { expectPlacedOn } from './placements';
 
 const ROOT = resolve(import.meta.dirname, '..');
-const MODELS = (process.env.TOKLIP_PARITY_MODELS ?? 'synthetic-official-fp32,synthetic-official-int8')
+const MODELS = (
+  process.env.TOKLIP_PARITY_MODELS ?? 'synthetic-official-fp32,synthetic-official-q4,synthetic-official-int8'
+)
   .split(',')
   .map((s) => s.trim())
   .filter(Boolean);
@@ -47,7 +49,7 @@ const MAX_ID_MISMATCH = Math.max(0, Number(process.env.TOKLIP_PARITY_MAX_ID_MISM
 const SHALLOW_COMMAND =
   'rm -rf public/models/synthetic-official-* && ' +
   '.venv/bin/toklip-synth-official --depth shallow --out /tmp/synth-shallow --export public/models ' +
-  '--id synthetic-official --dtype fp32 int8 fp16 && npx vite build';
+  '--id synthetic-official --dtype fp32 int8 fp16 q4 && npx vite build';
 
 const PROMPTS = [
   'a photo of a cat',

@@ -46,7 +46,7 @@ if [ ${#failed[@]} -gt 0 ]; then
   exit 1
 fi
 
-if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision') and u.find_spec('resvg_py') and u.find_spec('open_clip')" 2>/dev/null; then
+if [ ! -x .venv/bin/python ] || ! .venv/bin/python -c "import toklip, torch, ftfy, importlib.util as u; assert u.find_spec('torchvision') and u.find_spec('resvg_py') and u.find_spec('open_clip') and u.find_spec('onnx_ir')" 2>/dev/null; then
   echo "== Python venv (.venv)"
   python3 -m venv .venv
   .venv/bin/pip install -q --upgrade pip

@@ -35,7 +35,7 @@ step "python: committed TokLIP-Tiny metrics reproduce"
 $PY -m toklip.evaluate --bundle public/models/toklip-tiny --data models/data --check
 
 step "python: shallow official-layout model folders for the app's e2e (gitignored)"
-rm -rf public/models/synthetic-official-* && $PY -m toklip.synthetic_official --depth shallow --out "$(mktemp -d)" --export public/models --id synthetic-official --dtype fp32 int8 fp16
+rm -rf public/models/synthetic-official-* && $PY -m toklip.synthetic_official --depth shallow --out "$(mktemp -d)" --export public/models --id synthetic-official --dtype fp32 int8 fp16 q4
 
 step "python: official preprocessing corpus for Vitest (models/.cache/preprocess-corpus, gitignored)"
 $PY -m toklip.preprocess_corpus

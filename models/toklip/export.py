@@ -8,7 +8,7 @@ Official TokLIP weights (docs/OFFICIAL.md):
 
     toklip-export --from-hub TencentARC/TokLIP --variant S_256 --dtype fp16 --out public/models/toklip-s-256
     toklip-export --checkpoint TokLIP_S_256.pt --vq vq_ds16_t2i.pt --tokenizer siglip2-tokenizer/ \
-        --variant S_256 --dtype fp32 fp16 int8 --out public/models
+        --variant S_256 --dtype fp32 fp16 int8 q4 --out public/models
       (one dtype: --out is the model folder; several: one folder per dtype, <out>/toklip-s-256-<dtype>)
 """
 
@@ -156,7 +156,8 @@ def main_official(a: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
                               display_name=a.display_name or v.display_name,
                               description=f"Official {v.display_name} (TencentARC/TokLIP, {v.checkpoint_file}) with "
                                           f"LlamaGen VQ-16, exported by toklip-export.",
-                              consume=True, verify=a.verify, shard_bytes=a.shard_mib * 2**20)
+                              consume=True, verify=a.verify, shard_bytes=a.shard_mib * 2**20,
+                              calibration_images=a.calibration_images or (), fp16_margin=a.fp16_margin)
     for d, p in written.items():
         print(f"wrote {p} ({d})")
 
@@ -175,9 +176,13 @@ def main(argv: list[str] | None = None) -> None:
     og.add_argument("--from-hub", metavar="REPO", help="download from the Hugging Face Hub, e.g. TencentARC/TokLIP")
     og.add_argument("--variant", choices=["S_256", "L_384"], help="which official model")
     og.add_argument("--vq", type=Path, help="LlamaGen vq_ds16_t2i.pt (keys ema/model/state_dict)")
-    og.add_argument("--dtype", nargs="+", help="fp32 fp16 int8 (several at once; default fp16)")
+    og.add_argument("--dtype", nargs="+", help="fp32 fp16 int8 q4 q4f16 (several at once; default fp16)")
     og.add_argument("--verify", action=argparse.BooleanOptionalAction, default=True,
                     help="run every written folder with onnxruntime against the fp32 PyTorch model (default on)")
+    og.add_argument("--calibration-images", nargs="+", type=Path, metavar="IMG",
+                    help="fp16/q4f16: more images for the activation-range check (beside the built-in ones)")
+    og.add_argument("--fp16-margin", type=float, default=4.0,
+                    help="fp16/q4f16: keep a node fp32 when max |activation| >= 65504 / margin (default 4)")
     og.add_argument("--shard-mib", type=int, default=512, help="max size of one external-data file (MiB)")
     og.add_argument("--add-bos", action=argparse.BooleanOptionalAction, default=None,
                     help="override tokenizer_config.json's add_bos_token")

@@ -12,8 +12,10 @@ Browser limits drive the layout (docs/CONTRACT.md, "Large models"):
 * variants: ``fp32``; ``fp16`` (fp16 weights and matmuls; LayerNorm/GroupNorm, attention logits and
   softmax, and the final l2-normalisation in fp32; WebGPU with shader-f16); ``int8`` (weight-only,
   symmetric per-output-channel int8 for every MatMul/Gemm weight of the semantic and text encoders,
-  DequantizeLinear -> fp32 compute; runs on WASM and WebGPU). The VQ encoder is fp32 in every variant
-  so that ids are identical; the VQ decoder is fp16 in the fp16 variant, fp32 otherwise.
+  DequantizeLinear -> fp32 compute; runs on WASM and WebGPU); ``q4`` / ``q4f16`` (the semantic and text
+  encoders' MatMuls as 4-bit ``com.microsoft.MatMulNBits``, toklip.quant4; fp32 / fp16 compute). The VQ
+  encoder is fp32 in every variant so that ids are identical; the VQ decoder is fp16 in the fp16 and q4f16
+  variants, fp32 otherwise.
 """
 
 from __future__ import annotations
@@ -42,12 +44,21 @@ from .manifest import build_manifest, validate_manifest, write_manifest
 from .preprocess import OFFICIAL
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer
+from . import fp16_safe
+from .quant4 import measure_vq_4bit, q4_config, quantize_q4
 from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
 # The table's readers are torch-free (toklip.runtime uses them); re-exported for existing callers.
 from .textok import TextRule, gather_table_rows, table_row_bytes  # noqa: F401
 from .vq import AttnBlock
 
-DTYPES = ("fp32", "fp16", "int8")
+DTYPES = ("fp32", "fp16", "int8", "q4", "q4f16")
+# The token-embedding table's row format per variant (the table is CPU-side; 4-bit rows are not a format the app reads).
+TABLE_DTYPE = {"fp32": "fp32", "fp16": "fp16", "int8": "int8", "q4": "int8", "q4f16": "int8"}
+COMPUTE = {"fp32": "fp32", "fp16": "fp16 (norms, attention logits/softmax, l2-norm in fp32)",
+           "int8": "int8 weights (per output channel), fp32 compute",
+           "q4": "4-bit weights (MatMulNBits) in the semantic and text encoders, fp32 compute; VQ fp32",
+           "q4f16": "4-bit weights (MatMulNBits) in the semantic and text encoders, fp16 compute as in fp16; "
+                    "VQ encoder fp32, VQ decoder as in fp16"}
 GRAPH_ORDER = ("vq_encoder", "vq_decoder", "semantic_encoder", "text_encoder")
 TABLE_FILE = "text_embedding.bin"
 DEFAULT_SHARD_BYTES = 512 * 2**20
@@ -338,6 +349,89 @@ def export_graphs_fp16(model: TokLIP, work: Path, log: Any = print) -> dict[str,
     return out
 
 
+def calibration_pixels(model: TokLIP, images: Sequence[Path] = (), n_random: int = 2, seed: int = 0) -> torch.Tensor:
+    """Normalised pixels [N, 3, S, S] for the fp16 range check: the parity images (uniform noise), a smooth
+    colour ramp and a hard checkerboard (extremes of low and high frequency), and the user's ``images``."""
+    from .preprocess import image_section, preprocess_image
+
+    cfg = model.cfg
+    s = cfg.vision.image_size
+    g = torch.Generator().manual_seed(seed)
+    out = [torch.rand(n_random, 3, s, s, generator=g) * 2 - 1]
+    yy, xx = torch.meshgrid(torch.linspace(-1, 1, s), torch.linspace(-1, 1, s), indexing="ij")
+    out.append(torch.stack([xx, yy, -xx * yy])[None])
+    checker = ((torch.arange(s)[:, None] // 8 + torch.arange(s)[None, :] // 8) % 2).float() * 2 - 1
+    out.append(torch.stack([checker, -checker, checker])[None])
+    spec = image_section(s, cfg.mean, cfg.std, OFFICIAL)
+    for p in images:
+        out.append(torch.from_numpy(preprocess_image(p, spec))[None])
+    return torch.cat(out)
+
+
+def calibration_feeds(model: TokLIP, images: Sequence[Path] = ()) -> tuple[dict[str, list[dict[str, np.ndarray]]],
+                                                                          dict[str, Any]]:
+    """Inputs of the decoder, semantic and text graphs for :func:`fp16_safety`, from the fp32 model (call it
+    before any fp16 conversion)."""
+    pixels = calibration_pixels(model, images)
+    cfg = model.cfg
+    texts = torch.randint(4, cfg.text.vocab_size, (4, cfg.text.context_length), generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        ids = model.trunk.vq.encode_ids(pixels).numpy().astype(np.int32)
+        emb = model.text.token_embedding.weight.detach().float()
+        feeds = {"vq_decoder": [{"ids": ids[i : i + 1]} for i in range(len(ids))],
+                 "semantic_encoder": [{"ids": ids[i : i + 1]} for i in range(len(ids))],
+                 "text_encoder": [{"token_embeds": emb[t][None].numpy().astype(np.float32)} for t in texts]}
+    info = {"images": int(len(pixels)), "user_images": [Path(p).name for p in images], "texts": int(len(texts)),
+            "note": "2 noise images, a colour ramp, a checkerboard, plus user images; texts: random token rows of the "
+                    "fp32 table"}
+    return feeds, info
+
+
+def fp16_safety(feeds: dict[str, list[dict[str, np.ndarray]]], calibration: dict[str, Any], fp32: dict[str, Path],
+                g16: dict[str, Path], work: Path, *, margin: float = fp16_safe.DEFAULT_MARGIN,
+                log: Any = print) -> tuple[dict[str, Path], dict[str, Any]]:
+    """Run the fp32 graphs on calibration inputs and measure every node's max |activation|. A graph with no
+    node within ``margin`` of fp16's limit keeps its fp16 export (``g16``); otherwise it is rebuilt from the fp32
+    graph by onnxruntime's float16 converter with those nodes (and their consumers) in fp32. Each graph is
+    also run through the fp16-emulating reference (toklip.fp16_safe.emulate_fp16). Returns the fp16 graphs to
+    use and the report for ``manifest.export.fp16_safety``."""
+    out = dict(g16)
+    report: dict[str, Any] = {"calibration": calibration,
+                              "emulation": "fp32 graph with every fp16 node's inputs, weights and outputs rounded to "
+                                           "float16 (toklip.fp16_safe.emulate_fp16); no fp16 accumulation inside a node",
+                              "graphs": {}}
+    for role in ("vq_decoder", "semantic_encoder", "text_encoder"):
+        if role not in g16:
+            continue
+        proto = onnx.load(str(fp32[role]), load_external_data=True)
+        ranges = fp16_safe.activation_ranges(proto, feeds[role])
+        keep = fp16_safe.fp32_nodes(proto, ranges, margin)
+        if keep:
+            mixed = fp16_safe.convert_mixed(proto, keep)
+            p = work / "fp16safe" / f"{role}.onnx"
+            save_graph(mixed, p, external=initializer_bytes(mixed)[0] > DEFAULT_EXTERNAL_THRESHOLD,
+                       shard_bytes=DEFAULT_SHARD_BYTES)
+            out[role] = p
+            method = "onnx-mixed: onnxruntime float16 converter, fp32_nodes and norms/softmax in fp32"
+        else:
+            method = "torch-fp16: no node within the margin; norms, attention softmax and l2-norm in fp32"
+        em = fp16_safe.emulate_fp16(proto, fp16_safe.fp16_node_names(proto, keep))
+        worst = 0.0
+        finite = True
+        for f in feeds[role][:2]:
+            a, b = fp16_safe.run(proto, f)[0], fp16_safe.run(em, f)[0]
+            finite = finite and bool(np.isfinite(b).all())
+            worst = max(worst, float(np.nanmax(np.abs(a - b))) if np.isfinite(b).any() else float("inf"))
+        rep = fp16_safe.safety_report(proto, ranges, keep, margin, method)
+        rep["emulated"] = {"finite": finite, "max_abs_vs_fp32": worst}
+        report["graphs"][role] = rep
+        log(f"[fp16-safety] {role}: max |activation| {rep['max_abs']:.4g}, {len(keep)} nodes kept fp32, "
+            f"emulated fp16 finite={finite} max|d|={worst:.3g}")
+        if not finite:
+            raise RuntimeError(f"{role}: the fp16-emulating reference overflows even with {len(keep)} fp32 nodes")
+    return out, report
+
+
 def _memory(files: list[dict[str, Any]], graphs: dict[str, dict[str, int]], table: dict[str, Any]) -> dict[str, Any]:
     weights = sum(f["bytes"] for f in files if f["role"] in GRAPH_ORDER or f["role"].endswith("_data") or
                   "_data_" in f["role"])
@@ -367,6 +461,7 @@ def write_static(model: TokLIP, dtype: str, prepared: PreparedTokenizer, out: Pa
     cfg = model.cfg
     prepared.tokenizer.save(str(out / "tokenizer.json"))
     write_codebook(model, out / "codebook.bin")
+    dtype = TABLE_DTYPE[dtype]
     write_embedding_table(model.text.token_embedding.weight, out / TABLE_FILE, dtype)
     files = [_entry("tokenizer", out / "tokenizer.json", "json"), _entry("codebook", out / "codebook.bin", "fp32"),
              _entry("text_embedding", out / TABLE_FILE, dtype)]
@@ -396,6 +491,12 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
                 log(f"[export] int8 {role}: {n} weight matrices quantised")
             else:
                 gdtype = "fp32"
+        elif dtype in ("q4", "q4f16"):
+            if role in ("semantic_encoder", "text_encoder"):
+                proto, n = quantize_q4(proto)
+                log(f"[export] {dtype} {role}: {n} MatMuls as 4-bit MatMulNBits")
+            else:
+                gdtype = "fp32" if dtype == "q4" or role == "vq_encoder" else "fp16"
         elif dtype == "fp16" and role == "vq_encoder":
             gdtype = "fp32"
         total, largest = initializer_bytes(proto)
@@ -421,13 +522,14 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
     m["text"] = {"context_length": cfg.text.context_length, "pad_id": prepared.rule.pad_id, "clean": "canonicalize",
                  **prepared.rule.to_manifest(), "input": "embeddings", "embedding_table": table}
     m["memory"] = _memory(files, gstats, table)
-    m["variant"] = {"dtype": dtype,
-                    "compute": {"fp32": "fp32", "fp16": "fp16 (norms, attention logits/softmax, l2-norm in fp32)",
-                                "int8": "int8 weights (per output channel), fp32 compute"}[dtype],
-                    "providers": ["webgpu"] if dtype == "fp16" else ["webgpu", "wasm"],
-                    "requires": ["shader-f16"] if dtype == "fp16" else []}
+    f16 = dtype in ("fp16", "q4f16")
+    m["variant"] = {"dtype": dtype, "compute": COMPUTE[dtype],
+                    "providers": ["webgpu"] if f16 else ["webgpu", "wasm"],
+                    "requires": ["shader-f16"] if f16 else []}
     m["training"] = None
     m["export"] = dict(extra or {})
+    if dtype in ("q4", "q4f16"):
+        m["export"].setdefault("q4", q4_config())
     write_manifest(out, m)
     validate_manifest(m, out)
     return out / "manifest.json"
@@ -436,7 +538,8 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
 def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtypes: Sequence[str], *,
                     model_id: str, display_name: str, description: str = "", consume: bool = False,
                     shard_bytes: int = DEFAULT_SHARD_BYTES, external_threshold: int = DEFAULT_EXTERNAL_THRESHOLD,
-                    verify: bool = True, log: Any = print) -> dict[str, Path]:
+                    verify: bool = True, calibration_images: Sequence[Path] = (),
+                    fp16_margin: float = fp16_safe.DEFAULT_MARGIN, log: Any = print) -> dict[str, Path]:
     """Write one model folder per dtype: ``out`` itself for a single dtype, ``out/<model_id>-<dtype>``
     for several. With ``consume`` the model is converted to fp16 in place instead of copied (saves a
     full copy of the weights). Returns dtype -> manifest path."""
@@ -457,22 +560,46 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
         t0 = time.time()
         static = {d: write_static(model, d, prepared, targets[d]) for d in dtypes}
         fp32 = export_graphs_fp32(model, work, log)
-        graphs = {d: fp32 for d in dtypes if d != "fp16"}
-        if "fp16" in dtypes:
+        q4 = {}
+        if "q4" in dtypes or "q4f16" in dtypes:
+            vq4 = measure_vq_4bit(model, calibration_pixels(model, calibration_images))
+            log(f"[q4] 4-bit VQ convolutions would give ids mismatch {vq4['ids_mismatch_fraction']:.4f}, decoder "
+                f"PSNR {vq4['decoder_psnr_db']} dB against fp32: the VQ graphs stay at higher precision")
+            q4 = {"q4": {**q4_config(), "vq_4bit_measured": vq4}}
+        graphs = {d: fp32 for d in dtypes if d not in ("fp16", "q4f16")}
+        if "fp16" in dtypes or "q4f16" in dtypes:
+            feeds, calib = calibration_feeds(model, calibration_images)
             m16 = model if consume else copy.deepcopy(model)
-            graphs["fp16"] = {**export_graphs_fp16(m16, work, log), "vq_encoder": fp32["vq_encoder"]}
+            g16 = {**export_graphs_fp16(m16, work, log), "vq_encoder": fp32["vq_encoder"]}
             del m16
+            g16, safety = fp16_safety(feeds, calib, fp32, g16, work, margin=fp16_margin, log=log)
+            graphs.update({d: g16 for d in ("fp16", "q4f16") if d in dtypes})
         for d in dtypes:
             written[d] = write_variant(cfg, logits, graphs[d], d, prepared, targets[d], static[d], model_id=ids[d],
                                        display_name=f"{display_name} {d}", description=description,
                                        shard_bytes=shard_bytes, external_threshold=external_threshold, log=log,
-                                       extra={"dtype": d, "export_seconds": round(time.time() - t0, 1)})
+                                       extra={"dtype": d, "export_seconds": round(time.time() - t0, 1),
+                                              **({"fp16_safety": safety} if d in ("fp16", "q4f16") else {}),
+                                              **(q4 if d in ("q4", "q4f16") else {})})
     if ref is not None:
         for d, p in written.items():
             res = verify_folder(p.parent, ref)
             log(f"[verify] {d}: {json.dumps(res)}")
             add_to_manifest(p.parent, {"parity": res})
+    for d, p in written.items():
+        log(f"[size] {d}: {size_summary(p.parent)}")
     return written
+
+
+def size_summary(folder: Path) -> str:
+    """Bytes per graph (external-data shards included) and in all, from the folder's manifest."""
+    m = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
+    per: dict[str, int] = {}
+    for f in m["files"]:
+        role = f.get("graph", f["role"])
+        per[role] = per.get(role, 0) + f["bytes"]
+    total = sum(per.values())
+    return ", ".join(f"{r} {b / 2**20:.2f} MiB" for r, b in per.items()) + f"; total {total / 2**20:.2f} MiB"
 
 
 def add_to_manifest(folder: Path, fields: dict[str, Any]) -> None:

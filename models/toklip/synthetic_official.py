@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     print(json.dumps({"checkpoint": str(ckpt), "vq": str(vqf), "tokenizer": str(tok), "variant": a.variant,
                       "depth": a.depth, "parameters": n, "seconds": round(time.time() - t0, 1)}))
     if a.export:
-        from .export_official import export_official
+        from .export_official import export_official, size_summary
 
         loaded = official.load_official(cfg, ckpt, vqf)  # the strict loader, as toklip-export uses it
         prepared = official.prepare_tokenizer(tok, cfg.text.context_length)
@@ -124,7 +124,7 @@ def main(argv: list[str] | None = None) -> None:
                                   shard_bytes=2_000_000, external_threshold=4_000_000, verify=True,
                                   log=lambda *_: None)
         for d, p in written.items():
-            print(f"wrote {p} ({d})")
+            print(f"wrote {p} ({d}): {size_summary(p.parent)}")
 
 
 if __name__ == "__main__":

@@ -1,0 +1,131 @@
+"""q4 / q4f16 official exports on the shallow synthetic checkpoint: MatMulNBits in the semantic and text
+encoders, the VQ untouched, parity against the fp32 PyTorch model recorded in the manifest, and the 4-bit
+weights within half a quantisation step of the fp32 weights they replace."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+from onnx import numpy_helper
+
+from toklip.export_official import export_official, reference_outputs, verify_folder
+from toklip.manifest import validate_manifest
+from toklip.official import load_official, prepare_tokenizer
+from toklip.quant4 import Q4_BLOCK_SIZE, Q4_SYMMETRIC
+from toklip.synthetic_official import build_gemma_style_json, official_files, shallow_config
+
+from helpers import import_or_skip_unless_ci
+
+DTYPES = ("fp32", "q4", "q4f16")
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, np.ndarray]]:
+    import_or_skip_unless_ci("onnx_ir")  # onnxruntime's MatMulNBits quantiser imports it (models[official])
+    tmp = tmp_path_factory.mktemp("q4")
+    cfg = shallow_config()
+    ckpt, vqf, _ = official_files(tmp / "ckpt", cfg)
+    model = load_official(cfg, ckpt, vqf)
+    prepared = prepare_tokenizer(build_gemma_style_json(tmp / "tok"), cfg.text.context_length)
+    ref = reference_outputs(model, prepared)
+    export_official(model, prepared, tmp / "out", DTYPES, model_id="shallow", display_name="Shallow",
+                    shard_bytes=200_000, external_threshold=300_000, verify=True, log=lambda *_: None)
+    return tmp / "out", ref
+
+
+def _manifest(out: Path, dtype: str) -> dict:
+    return json.loads((out / f"shallow-{dtype}" / "manifest.json").read_text())
+
+
+@pytest.mark.parametrize("dtype", ["q4", "q4f16"])
+def test_q4_parity_against_fp32_pytorch(exported: tuple[Path, dict[str, np.ndarray]], dtype: str) -> None:
+    out, ref = exported
+    folder = out / f"shallow-{dtype}"
+    m = _manifest(out, dtype)
+    validate_manifest(m, folder)
+    res = verify_folder(folder, ref)
+    assert m["export"]["parity"] == pytest.approx(res)  # what the manifest records is what the folder does
+    assert res["ids_identical"] and res["text_ids_identical"], res  # the VQ encoder is fp32 in every variant
+    # 4-bit RTN on random width-64 weights measures 0.988-0.994 (bench/results/q4-sweep-shallow.json); the
+    # issue's 0.995 target is not met on this checkpoint, so the floor guards against a broken graph (an
+    # unquantised-weight mix-up or wrong block layout drops the cosine far below 0.9).
+    assert res["semantic_min_cos"] >= 0.98 and res["text_min_cos"] >= 0.98, res
+    # ...and the 4 bits really cost something: an export that silently kept fp32 weights would reach 0.9999.
+    fp32 = _manifest(out, "fp32")["export"]["parity"]
+    assert res["semantic_min_cos"] < fp32["semantic_min_cos"] - 1e-4, (res, fp32)
+    assert res["decoder_max_abs"] < (1e-4 if dtype == "q4" else 2e-2), res
+
+
+def test_q4_manifest_variant_and_sizes(exported: tuple[Path, dict[str, np.ndarray]]) -> None:
+    out, _ = exported
+    fp32 = _manifest(out, "fp32")["memory"]["graph_weights_bytes"]
+    for dtype in ("q4", "q4f16"):
+        m = _manifest(out, dtype)
+        v = m["variant"]
+        assert v["dtype"] == dtype
+        assert (v["providers"], v["requires"]) == ((["webgpu", "wasm"], []) if dtype == "q4" else
+                                                  (["webgpu"], ["shader-f16"]))
+        q = m["export"]["q4"]
+        assert (q["bits"], q["block_size"], q["symmetric"]) == (4, Q4_BLOCK_SIZE, Q4_SYMMETRIC)
+        vq4 = q["vq_4bit_measured"]  # why the VQ graphs below are not 4-bit: measured on this model at export
+        assert vq4["encoder_convs"] > 0 and vq4["decoder_convs"] > 0
+        assert vq4["safe"] == (vq4["ids_mismatch_fraction"] <= 0.01) and 0 < vq4["decoder_psnr_db"] < 60
+        roles = {f["role"]: f for f in m["files"]}
+        assert roles["vq_encoder"]["dtype"] == "fp32"
+        assert roles["vq_decoder"]["dtype"] == ("fp32" if dtype == "q4" else "fp16")
+        assert roles["semantic_encoder"]["dtype"] == roles["text_encoder"]["dtype"] == dtype
+        assert m["text"]["embedding_table"]["dtype"] == "int8"
+        g = m["memory"]["graph_weights_bytes"]
+        for role in ("semantic_encoder", "text_encoder"):
+            # 4 bits + one scale (+ zero point) per 32 weights, plus the unquantised biases/norms/embeddings.
+            assert g[role] < 0.3 * fp32[role], (dtype, role, g[role], fp32[role])
+        if dtype == "q4":
+            assert g["vq_decoder"] == fp32["vq_decoder"] and g["vq_encoder"] == fp32["vq_encoder"]
+
+
+def _dequantise(node: onnx.NodeProto, inits: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """MatMulNBits (bits=4) -> (weight [K, N] float32, scale per element [K, N]), from the contrib op's layout:
+    B uint8 [N, K/block, block/2] with the low nibble first, scales [N * K/block], zero points packed two per byte
+    (8 when absent)."""
+    a = {x.name: onnx.helper.get_attribute_value(x) for x in node.attribute}
+    k, n, block = a["K"], a["N"], a["block_size"]
+    assert a["bits"] == 4
+    b = inits[node.input[1]]
+    nb = b.shape[1]
+    q = np.stack([b & 0x0F, b >> 4], axis=-1).reshape(n, nb * block).astype(np.float32)
+    scales = inits[node.input[2]].astype(np.float32).reshape(n, nb)
+    if len(node.input) > 3 and node.input[3]:
+        zp = inits[node.input[3]].reshape(n, -1)
+        zp = np.stack([zp & 0x0F, zp >> 4], axis=-1).reshape(n, -1)[:, :nb].astype(np.float32)
+    else:
+        zp = np.full((n, nb), 8.0, np.float32)
+    w = (q - np.repeat(zp, block, 1)) * np.repeat(scales, block, 1)
+    return w[:, :k].T, np.repeat(scales, block, 1)[:, :k].T
+
+
+@pytest.mark.parametrize("role", ["semantic_encoder", "text_encoder"])
+def test_q4_weights_within_half_a_step_of_fp32(exported: tuple[Path, dict[str, np.ndarray]], role: str) -> None:
+    out, _ = exported
+    ref = onnx.load(str(out / "shallow-fp32" / f"{role}.onnx"))
+    ref_w = {t.name: numpy_helper.to_array(t) for t in ref.graph.initializer}
+    matmuls = {nd.name: nd for nd in ref.graph.node if nd.op_type == "MatMul" and nd.input[1] in ref_w}
+    q4 = onnx.load(str(out / "shallow-q4" / f"{role}.onnx"))
+    inits = {t.name: numpy_helper.to_array(t) for t in q4.graph.initializer}
+    nbits = [nd for nd in q4.graph.node if nd.op_type == "MatMulNBits"]
+    assert nbits and not any(nd.op_type == "MatMul" and nd.input[1] in inits for nd in q4.graph.node)
+    assert len(nbits) == len(matmuls)
+    a0 = {x.name: onnx.helper.get_attribute_value(x) for x in nbits[0].attribute}
+    assert a0["block_size"] == Q4_BLOCK_SIZE and (len(nbits[0].input) > 3) == (not Q4_SYMMETRIC)
+    for nd in nbits:
+        src = matmuls[nd.name.removesuffix("_Q4")]
+        w32 = ref_w[src.input[1]].reshape(-1, ref_w[src.input[1]].shape[-1])
+        w, step = _dequantise(nd, inits)
+        assert w.shape == w32.shape, nd.name
+        # Round-to-nearest: every weight within half a step (plus float slack); the scale is range / 15.
+        err = np.abs(w - w32)
+        assert np.all(err <= 0.5 * step + 1e-6), (nd.name, float((err / step).max()))
+        assert float(step.max()) <= float(np.abs(w32).max()) * 2 / 15 + 1e-6, nd.name

@@ -1,0 +1,189 @@
+"""4-bit weights for the official TokLIP transformer graphs: every MatMul with a constant 2-D weight in the
+semantic encoder (causal ViT + attention pool) and the text tower becomes ``com.microsoft.MatMulNBits``
+(4-bit blocks along K, one scale per block per output column, optional zero point), written by onnxruntime's
+own quantiser (``onnxruntime.quantization.matmul_nbits_quantizer``; it needs the ``onnx-ir`` package).
+
+The VQ encoder and decoder have no constant-weight MatMul (their 1x1 projections and 3x3 kernels are Conv,
+which MatMulNBits does not cover) and stay at the variant's higher precision: fp32 in ``q4`` (ids identical to
+fp32), the fp16 decoder in ``q4f16``.
+
+Block size and symmetric/asymmetric were chosen with :func:`sweep` on the shallow synthetic checkpoint (the
+numbers are in ``Q4_SWEEP_NOTE`` and in every q4 manifest under ``export.q4``)."""
+
+from __future__ import annotations
+
+import logging
+import argparse
+import json
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import onnx
+
+# Chosen by sweep() on the shallow synthetic checkpoint (see Q4_SWEEP_NOTE).
+Q4_BLOCK_SIZE = 32
+Q4_SYMMETRIC = False
+Q4_SWEEP_NOTE = ("python -m toklip.quant4 on the shallow synthetic checkpoint (bench/results/q4-sweep-shallow.json), "
+                 "min cosine vs fp32 PyTorch over 8 images / 3 texts: block 32 asymmetric 0.9884 semantic / 0.9929 "
+                 "text, best of blocks 16/32/64/128 x symmetric/asymmetric (symmetric lost 0.002-0.004 at every "
+                 "block size); neither reaches the 0.995 target on random weights. 4-bit VQ convolutions (fake-quantised, "
+                 "block 32 asymmetric) change 52 % of the ids and give 19.9 dB decoder PSNR against fp32, so the VQ "
+                 "stays at higher precision")
+
+
+def quantize_q4(proto: onnx.ModelProto, *, block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC,
+                accuracy_level: int | None = None) -> tuple[onnx.ModelProto, int]:
+    """MatMul with a constant weight -> MatMulNBits (4 bit), in place on a copy; returns (model, count).
+
+    ``accuracy_level`` unset: the activations stay in the graph's float type (the web build's kernel and the
+    parity reference agree on that); 4 would let native onnxruntime quantise activations to int8 as well."""
+    from onnxruntime.quantization.matmul_nbits_quantizer import MatMulNBitsQuantizer
+
+    before = sum(n.op_type == "MatMul" for n in proto.graph.node)
+    logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
+    q = MatMulNBitsQuantizer(proto, bits=4, block_size=block_size, is_symmetric=symmetric,
+                             accuracy_level=accuracy_level, op_types_to_quantize=("MatMul",))
+    q.process()
+    out: onnx.ModelProto = q.model.model
+    n = sum(n.op_type == "MatMulNBits" for n in out.graph.node)
+    assert before - sum(n.op_type == "MatMul" for n in out.graph.node) == n
+    return out, n
+
+
+def q4_config(block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC) -> dict[str, Any]:
+    return {"op": "com.microsoft.MatMulNBits", "bits": 4, "block_size": block_size, "symmetric": symmetric,
+            "quantiser": "onnxruntime.quantization.matmul_nbits_quantizer (DEFAULT / RTN)",
+            "graphs": ["semantic_encoder", "text_encoder"], "note": Q4_SWEEP_NOTE}
+
+
+def fake_quant_conv_(module: Any, block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC) -> int:
+    """In place: every Conv2d weight of ``module`` rounded as 4-bit blocks of ``block_size`` along its flattened
+    input (in_channels x kh x kw), the layout a blockwise 4-bit Conv would use. Returns the number of convs."""
+    import torch
+
+    n = 0
+    for m in module.modules():
+        if not isinstance(m, torch.nn.Conv2d):
+            continue
+        w = m.weight.data
+        flat = w.reshape(w.shape[0], -1)
+        k = flat.shape[1]
+        pad = (-k) % block_size
+        x = torch.nn.functional.pad(flat, (0, pad)).reshape(w.shape[0], -1, block_size)
+        if symmetric:
+            scale = x.abs().amax(-1, keepdim=True) / 7
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            q = torch.clamp(torch.round(x / scale), -8, 7) * scale
+        else:
+            lo, hi = x.amin(-1, keepdim=True).clamp(max=0), x.amax(-1, keepdim=True).clamp(min=0)
+            scale = (hi - lo) / 15
+            scale = torch.where(scale > 0, scale, torch.ones_like(scale))
+            zp = torch.round(-lo / scale)
+            q = (torch.clamp(torch.round(x / scale) + zp, 0, 15) - zp) * scale
+        m.weight.data = q.reshape(w.shape[0], -1)[:, :k].reshape(w.shape)
+        n += 1
+    return n
+
+
+def measure_vq_4bit(model: Any, pixels: Any, block_size: int = Q4_BLOCK_SIZE,
+                    symmetric: bool = Q4_SYMMETRIC) -> dict[str, Any]:
+    """What 4-bit convolutions would cost the VQ (on a copy): ids mismatch of a 4-bit encoder against fp32,
+    and the PSNR of a 4-bit decoder's picture against the fp32 decoder's on the fp32 ids. The exports keep the
+    VQ at higher precision unless ids stay within 1 % (see ``safe``)."""
+    import copy
+
+    import torch
+
+    from .metrics import psnr
+
+    vq = copy.deepcopy(model.trunk.vq).eval()
+    with torch.no_grad():
+        ids = model.trunk.vq.encode_ids(pixels)
+        img = (model.trunk.vq.decode_ids(ids) * 0.5 + 0.5).clamp(0, 1).numpy()
+        n_enc = fake_quant_conv_(vq.encoder, block_size, symmetric) + fake_quant_conv_(vq.quant_conv, block_size,
+                                                                                        symmetric)
+        n_dec = fake_quant_conv_(vq.decoder, block_size, symmetric) + fake_quant_conv_(vq.post_quant_conv,
+                                                                                        block_size, symmetric)
+        ids4 = vq.encode_ids(pixels)
+        img4 = (vq.decode_ids(ids) * 0.5 + 0.5).clamp(0, 1).numpy()
+    mismatch = float((ids4 != ids).float().mean())
+    p = float(psnr(img4, img))
+    return {"images": int(len(pixels)), "block_size": block_size, "symmetric": symmetric, "encoder_convs": n_enc,
+            "decoder_convs": n_dec, "ids_mismatch_fraction": mismatch,
+            "decoder_psnr_db": round(p, 2) if p != float("inf") else None, "safe": mismatch <= 0.01,
+            "note": "fake-quantised 4-bit conv weights in PyTorch (block along in_channels x kh x kw), measured "
+                    "only: MatMulNBits has no Conv form, so the exported VQ graphs are never 4-bit"}
+
+
+def sweep(measure: Callable[[int, bool], dict[str, float]], block_sizes: Sequence[int] = (32, 64, 128),
+          symmetric: Sequence[bool] = (True, False)) -> list[dict[str, Any]]:
+    """``measure(block_size, symmetric)`` -> figures (min cosines, bytes); one row per setting."""
+    return [{"block_size": b, "symmetric": s, **measure(b, s)} for b in block_sizes for s in symmetric]
+
+
+def _weight_bytes(proto: onnx.ModelProto) -> int:
+    return sum(len(t.raw_data) or t.ByteSize() for t in proto.graph.initializer)
+
+
+def measure_shallow(block_sizes: Sequence[int] = (16, 32, 64, 128), n_images: int = 8,
+                    seed: int = 0) -> dict[str, Any]:
+    """The sweep on the shallow synthetic checkpoint: semantic (n_images random images) and text (the parity
+    prompts, fp32 table rows) min cosine against the fp32 PyTorch model, and the two graphs' weight bytes."""
+    import onnxruntime as ort
+    import torch
+
+    from .export_official import export_graphs_fp32, reference_outputs
+    from .official import prepare_tokenizer
+    from .synthetic_official import build_gemma_style_json, random_model, shallow_config
+
+    cfg = shallow_config()
+    model = random_model(cfg, seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        prepared = prepare_tokenizer(build_gemma_style_json(work / "tok"), cfg.text.context_length)
+        ref = reference_outputs(model, prepared, n_images=n_images)
+        paths = export_graphs_fp32(model, work, log=lambda *_: None)
+        fp32 = {r: onnx.load(str(paths[r])) for r in ("semantic_encoder", "text_encoder")}
+    emb = model.text.token_embedding.weight.detach().numpy()[ref["text_ids"]].astype(np.float32)
+    feeds = {"semantic_encoder": {"ids": ref["ids"].astype(np.int32)}, "text_encoder": {"token_embeds": emb}}
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+
+    def run(role: str, proto: onnx.ModelProto) -> np.ndarray:
+        s = ort.InferenceSession(proto.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        return np.asarray(s.run(None, feeds[role])[0])
+
+    def measure(block: int, sym: bool) -> dict[str, float]:
+        q = {r: quantize_q4(onnx.ModelProto.FromString(p.SerializeToString()), block_size=block, symmetric=sym)[0]
+             for r, p in fp32.items()}
+        sem, txt = run("semantic_encoder", q["semantic_encoder"]), run("text_encoder", q["text_encoder"])
+        vq = measure_vq_4bit(model, torch.from_numpy(ref["pixels"]), block, sym)
+        return {"semantic_min_cos": float(np.min(np.sum(sem * ref["semantic"], 1))),
+                "text_min_cos": float(np.min(np.sum(txt * ref["text"], 1))),
+                "weight_bytes": sum(_weight_bytes(p) for p in q.values()),
+                "vq_4bit_ids_mismatch": vq["ids_mismatch_fraction"], "vq_4bit_decoder_psnr_db": vq["decoder_psnr_db"]}
+
+    return {"checkpoint": f"shallow synthetic (toklip.synthetic_official, seed {seed}), width 64, 2+2 layers",
+            "images": n_images, "texts": int(emb.shape[0]),
+            "fp32_weight_bytes": sum(_weight_bytes(p) for p in fp32.values()), "rows": sweep(measure, block_sizes)}
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(prog="python -m toklip.quant4",
+                                 description="measure 4-bit block sizes / symmetry on the shallow synthetic checkpoint")
+    ap.add_argument("--out", type=Path, help="write the table as JSON here")
+    a = ap.parse_args(argv)
+    res = measure_shallow()
+    for r in res["rows"]:
+        print(f"block {r['block_size']:4d} {'sym ' if r['symmetric'] else 'asym'}  semantic {r['semantic_min_cos']:.4f}  "
+              f"text {r['text_min_cos']:.4f}  {r['weight_bytes']} B  | 4-bit VQ convs (not exported): ids mismatch "
+              f"{r['vq_4bit_ids_mismatch']:.3f}, decoder PSNR {r['vq_4bit_decoder_psnr_db']} dB")
+    if a.out:
+        a.out.write_text(json.dumps(res, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
