@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import {
   defaultFillCode,
   linearScale,
+  niceTicks,
   polylinePoints,
   prefixFill,
   rasterCell,
@@ -98,5 +99,28 @@ describe('chart scaling', () => {
     const y = linearScale([0, 1], [10, 0]);
     expect(polylinePoints([0, 1, 2], [0, null, 1], x, y)).toBe('0.0,10.0 20.0,0.0');
     expect(() => polylinePoints([0], [], x, y)).toThrow(RangeError);
+  });
+});
+
+describe('niceTicks', () => {
+  it('picks round steps within the extent', () => {
+    expect(niceTicks(-0.6, 0.75)).toEqual([-0.5, 0, 0.5]);
+    expect(niceTicks(-0.6, 0.75, 8)).toEqual([-0.6, -0.4, -0.2, 0, 0.2, 0.4, 0.6]);
+    expect(niceTicks(0.1, 0.35)).toEqual([0.1, 0.15, 0.2, 0.25, 0.3, 0.35]);
+    expect(niceTicks(0, 256, 5)).toEqual([0, 100, 200]);
+    expect(niceTicks(0, 1, 3)).toEqual([0, 0.5, 1]);
+  });
+  it('never gives more than max ticks', () => {
+    for (const [lo, hi] of [
+      [-1, 1],
+      [0.123, 0.987],
+      [-0.33, -0.31],
+    ] as const)
+      for (const max of [2, 3, 5, 6, 8]) expect(niceTicks(lo, hi, max).length).toBeLessThanOrEqual(max);
+  });
+  it('handles a point and refuses reversed or infinite extents', () => {
+    expect(niceTicks(0.2, 0.2)).toEqual([0.2]);
+    expect(niceTicks(1, 0)).toEqual([]);
+    expect(niceTicks(0, Infinity)).toEqual([]);
   });
 });

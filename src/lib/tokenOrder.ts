@@ -84,3 +84,21 @@ export function polylinePoints(
   });
   return pts.join(' ');
 }
+
+/**
+ * Round axis ticks over an extent: multiples of the smallest step of 1, 2, 2.5 or 5 × 10^n that gives at most
+ * `max` ticks, so labels read as 0.25, 0.50, … rather than the extent's own odd midpoint.
+ */
+export function niceTicks(lo: number, hi: number, max = 6): number[] {
+  if (!Number.isFinite(lo) || !Number.isFinite(hi) || hi < lo) return [];
+  if (hi === lo) return [lo];
+  if (max < 2) throw new RangeError(`max must be ≥ 2, got ${max}`);
+  const raw = (hi - lo) / (max - 1);
+  const mag = 10 ** Math.floor(Math.log10(raw));
+  const step = [1, 2, 2.5, 5, 10].map((f) => f * mag).find((s) => s >= raw * (1 - 1e-9))!;
+  const first = Math.ceil(lo / step - 1e-9);
+  const last = Math.floor(hi / step + 1e-9);
+  // rounded to the step's decimals, so 3 × 0.1 prints as 0.3
+  const digits = Math.max(0, -Math.floor(Math.log10(step)) + 1);
+  return Array.from({ length: last - first + 1 }, (_, i) => Number(((first + i) * step).toFixed(digits)));
+}
