@@ -9,11 +9,11 @@
  * (FLOPs counted per stage by torch.utils.flop_counter) and model bytes per dtype. Not a test: it prints a
  * Markdown table and saves it to bench/results/<date>-<host>.md.
  *
- * Options (env): BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_WEBGPU_RUNS (10), BENCH_SKIP=webgpu,wasm1,wasmN,drop,ort,torch,
+ * Options (env): BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_WEBGPU_RUNS (10), BENCH_SKIP=webgpu,wasm1,wasmN,drop,lab,ort,torch,
  * BENCH_MODEL (toklip-tiny), BENCH_MODEL_DIR (public/models: the folder holding <BENCH_MODEL>/; a folder elsewhere
  * is hard-linked into dist/models/ for the browser and removed afterwards), BENCH_TORCH_CHECKPOINT / BENCH_TORCH_VQ /
  * BENCH_TORCH_VARIANT (official-layout weights for row (d), see bench/torch_bench.py), PYTHON (.venv/bin/python),
- * CHROMIUM_PATH (/usr/bin/chromium).
+ * CHROMIUM_PATH (/usr/bin/chromium), BENCH_PORT (4179: the preview server's port).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
 const WEBGPU_RUNS = Math.max(10, Number(process.env.BENCH_WEBGPU_RUNS ?? 10));
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const PYTHON = process.env.PYTHON ?? resolve(ROOT, '.venv/bin/python');
-const PORT = 4179;
+const PORT = Number(process.env.BENCH_PORT ?? 4179);
 // The flags the e2e tests use too (playwright.config.ts reads the same file).
 const CHROMIUM = JSON.parse(readFileSync(resolve(ROOT, 'e2e/chromium.json'), 'utf8'));
 const CHROMIUM_PATH = process.env.CHROMIUM_PATH ?? CHROMIUM.executablePath;
@@ -250,6 +250,7 @@ async function benchBrowser() {
         if (r.liveTensors !== 0) log(`warning: ${r.liveTensors} tensors not disposed after ${st.name}`);
       }
       if (c.key !== 'webgpu' && !SKIP.has('drop')) out.drop = await dropToPanels(page, c.runs, 1);
+      if (c.key !== 'webgpu' && !SKIP.has('lab')) out.lab = await labEditToPanels(page, c.runs, 2);
       results.push(out);
       await page.close();
     }
@@ -265,13 +266,20 @@ async function benchBrowser() {
   return results;
 }
 
+/** The model's held-out sample photos (manifest.samples, paths relative to its folder). */
+function sampleFiles() {
+  const files = (manifest.samples ?? []).map((x) => resolve(FOLDER, x.file));
+  if (!files.length) throw new Error(`${MODEL} lists no samples in its manifest`);
+  return files;
+}
+
 /**
  * Drop to all panels: the app's own figure (card data-drop-ms: from the file arriving to tokens, reconstruction
- * and similarity all shown), one photo at a time from public/samples, the card cleared in between.
+ * and similarity all shown), one photo at a time from the model's samples (manifest.samples), the card cleared in
+ * between.
  */
 async function dropToPanels(page, runs, warmup) {
-  const samples = JSON.parse(readFileSync(resolve(ROOT, 'public/samples/samples.json'), 'utf8'));
-  const files = samples.map((x) => resolve(ROOT, 'public/samples', x.file));
+  const files = sampleFiles();
   const times = [];
   for (let i = 0; i < warmup + runs; i++) {
     log(`drop to panels ${i + 1}/${warmup + runs}…`);
@@ -283,6 +291,77 @@ async function dropToPanels(page, runs, warmup) {
     await page.getByTestId('clear-images').click();
     await page.locator('[data-testid="image-card"]').waitFor({ state: 'detached' });
   }
+  return stats(times);
+}
+
+/**
+ * Token lab: an edit until both panels show it — the ids decoded (picture), embedded by TokLIP and the teacher run
+ * on the re-decoded pixels (scores), as the lab runs them (one labRun request). Timed inside the page from the
+ * button's click to the lab showing results for exactly the edited ids, then two animation frames (painted).
+ * Edits alternate between setting a 4×4 block to a code it does not hold and resetting to the original ids, so
+ * every timed edit changes the ids. Between edits the page rests 500 ms, so decoded-patch previews (which run
+ * only while no edit is pending) are not what an edit waits for.
+ */
+async function labEditToPanels(page, runs, warmup) {
+  await page.getByTestId('file-input').setInputFiles(sampleFiles()[0]);
+  const card = page.locator('[data-testid="image-card"][data-status="done"]');
+  await card.waitFor({ timeout: 600_000 });
+  await card.getByRole('button', { name: 'Edit tokens (token lab)' }).click();
+  const lab = card.getByTestId('token-lab');
+  const settled = () =>
+    page.waitForFunction(
+      () => {
+        const el = document.querySelector('[data-testid="token-lab"]');
+        return el?.getAttribute('data-lab-state') === 'idle' && el.hasAttribute('data-lab-cosines');
+      },
+      null,
+      { timeout: 600_000 },
+    );
+  await settled();
+  const original = JSON.parse(await lab.getAttribute('data-lab-ids'));
+  await lab.getByTestId('lab-grid').focus();
+  for (const k of ['Space', ...Array(3).fill('Shift+ArrowRight'), ...Array(3).fill('Shift+ArrowDown')])
+    await page.keyboard.press(k);
+  const cells = JSON.parse(await lab.getAttribute('data-lab-selection'));
+  const used = new Set(cells.map((i) => original[i]));
+  let code = manifest.codebook.size - 1;
+  while (used.has(code)) code--;
+  await lab.getByTestId('lab-code-search').fill(String(code));
+  await lab.getByTestId('lab-code-search').press('Enter');
+  const edited = original.map((v, i) => (cells.includes(i) ? code : v));
+  const buttons = [
+    { name: `Set to code ${code}`, ids: JSON.stringify(edited) },
+    { name: 'Reset to the original ids', ids: JSON.stringify(original) },
+  ];
+  const times = [];
+  for (let i = 0; i < warmup + runs; i++) {
+    const b = buttons[i % 2];
+    log(`lab edit → both panels ${i + 1}/${warmup + runs}…`);
+    await page.waitForTimeout(500);
+    const ms = await page.evaluate(
+      ([name, want]) =>
+        new Promise((resolvePromise, reject) => {
+          const el = document.querySelector('[data-testid="token-lab"]');
+          const button = [...el.querySelectorAll('button')].find((x) => x.textContent.trim() === name);
+          if (!button) return reject(new Error(`no button ${name}`));
+          const done = () =>
+            el.getAttribute('data-lab-ids') === want &&
+            el.getAttribute('data-lab-state') === 'idle' &&
+            el.hasAttribute('data-lab-cosines');
+          const t0 = performance.now();
+          const obs = new MutationObserver(() => {
+            if (!done()) return;
+            obs.disconnect();
+            requestAnimationFrame(() => requestAnimationFrame(() => resolvePromise(performance.now() - t0)));
+          });
+          obs.observe(el, { attributes: true });
+          button.click();
+        }),
+      [b.name, b.ids],
+    );
+    if (i >= warmup) times.push(ms);
+  }
+  await page.getByTestId('clear-images').click();
   return stats(times);
 }
 
@@ -388,6 +467,16 @@ async function main() {
       'Drop to all panels (the app, one sample photo at a time, median / p90 ms; target < 1000 ms for TokLIP-Tiny): ' +
         drops
           .map((r) => `${r.label.replace(/^\(b\) /, '')}: ${fmt(r.drop.median)} / ${fmt(r.drop.p90)}`)
+          .join('; '),
+    );
+  const labs = runtimes.filter((r) => r.lab);
+  if (labs.length)
+    lines.push(
+      'Lab edit → both panels (token lab: a 4×4 block set to a code / reset; decode + TokLIP + teacher on the ' +
+        're-decoded pixels in one worker request, until the picture and scores for the edited ids are painted; ' +
+        'median / p90 ms; target < 300 ms for TokLIP-Tiny): ' +
+        labs
+          .map((r) => `${r.label.replace(/^\(b\) /, '')}: ${fmt(r.lab.median)} / ${fmt(r.lab.p90)}`)
           .join('; '),
     );
   if (SKIP.size)

@@ -24,8 +24,11 @@ import {
   labUndo,
 } from '../store/lab';
 import { useStore } from '../store/store';
+import { setOrderHover, useOrderStore } from '../store/tokenOrder';
 import { cssRgb } from './colour';
+import { LabExport } from './LabExport';
 import { PixelCanvas } from './PixelCanvas';
+import { TokenOrder } from './TokenOrder';
 
 /** Swatches rendered at once; the rest are one id search away (a 16k codebook would be 16k buttons). */
 const MAX_SWATCHES = 192;
@@ -58,6 +61,8 @@ export function TokenLab({ imageId }: { imageId: string }) {
   const promptList = useStore((s) => s.prompts);
   const textEmbeddings = useStore((s) => s.text.embeddings);
   const patches = useStore((s) => s.codePatches);
+  // the token order panel's hovered position, outlined here too (null while that panel is closed)
+  const orderHover = useOrderStore((s) => (s.orders[imageId]?.open ? s.orders[imageId].hover : null));
   const gridRef = useRef<HTMLDivElement>(null);
   const pickerRef = useRef<HTMLDivElement>(null);
   const dragging = useRef(false);
@@ -136,8 +141,9 @@ export function TokenLab({ imageId }: { imageId: string }) {
     labPointerDown(imageId, cell, { shift: e.shiftKey, toggle: e.ctrlKey || e.metaKey });
   };
   const onPointerMove = (e: PointerEvent<HTMLDivElement>) => {
-    if (!dragging.current) return;
     const cell = cellAt(e);
+    if (cell !== null) setOrderHover(imageId, cell);
+    if (!dragging.current) return;
     if (cell !== null) labDragTo(imageId, cell);
   };
   const onGridKey = (e: KeyboardEvent<HTMLDivElement>) => {
@@ -185,7 +191,8 @@ export function TokenLab({ imageId }: { imageId: string }) {
           data-cell={i}
           aria-selected={isSel}
           aria-label={`row ${r + 1}, column ${c + 1}: token ${id}${changed ? `, edited (was ${lab.original[i]})` : ''}`}
-          className={`relative ${i === sel.cursor ? 'z-10 ring-amber-500 group-focus-visible:ring-2' : ''}`}
+          data-order-hover={i === orderHover ? 'true' : undefined}
+          className={`relative ${i === sel.cursor ? 'z-10 ring-amber-500 group-focus-visible:ring-2' : ''} ${i === orderHover ? 'z-20 outline-2 outline-offset-[-1px] outline-fuchsia-700 outline-dashed' : ''}`}
           style={{ backgroundColor: cssRgb(colours, id) }}
         >
           {isSel ? (
@@ -193,6 +200,13 @@ export function TokenLab({ imageId }: { imageId: string }) {
             <span
               aria-hidden="true"
               className="absolute inset-[22%] rounded-full border-2 border-white bg-slate-900"
+            />
+          ) : null}
+          {i === orderHover ? (
+            // the token order panel points here: a shape (a diamond), not only the dashed outline's colour
+            <span
+              aria-hidden="true"
+              className="absolute inset-[30%] rotate-45 border border-white bg-fuchsia-700"
             />
           ) : null}
           {changed && !isSel ? (
@@ -256,6 +270,7 @@ export function TokenLab({ imageId }: { imageId: string }) {
             onKeyDown={onGridKey}
             onPointerDown={onPointerDown}
             onPointerMove={onPointerMove}
+            onPointerLeave={() => setOrderHover(imageId, null)}
             className="group grid aspect-square w-full max-w-sm cursor-crosshair touch-none select-none outline-none focus-visible:ring-2 focus-visible:ring-sky-500"
             style={{ gridTemplateColumns: `repeat(${w}, 1fr)`, gridTemplateRows: `repeat(${h}, 1fr)` }}
           >
@@ -570,6 +585,8 @@ export function TokenLab({ imageId }: { imageId: string }) {
           {busy ? 'Decoding and embedding…' : 'Waiting for the prompt embeddings…'}
         </p>
       )}
+      <TokenOrder imageId={imageId} />
+      <LabExport imageId={imageId} ready={current !== undefined} />
     </section>
   );
 }
