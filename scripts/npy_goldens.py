@@ -13,13 +13,18 @@ import numpy as np
 OUT = Path(__file__).resolve().parents[1] / "src/lib/__golden__"
 
 
-def main() -> None:
+def write(out: Path) -> None:
+    out.mkdir(parents=True, exist_ok=True)
     grid = ((np.arange(256, dtype=np.int64) * 37 + 11) % 1024).astype(np.int32).reshape(16, 16)
     grid[3, 5] = 1023
     grid[0, 0] = 0
-    np.save(OUT / "npy_int32_16x16.npy", grid)
-    np.save(OUT / "npy_int64_2x3.npy", np.array([[0, 1, 2**40], [-5, 1023, 7]], dtype="<i8"))
-    np.save(OUT / "npy_int32_3.npy", np.array([4, 5, 6], dtype="<i4"))
+    np.save(out / "npy_int32_16x16.npy", grid)
+    np.save(out / "npy_int64_2x3.npy", np.array([[0, 1, 2**40], [-5, 1023, 7]], dtype="<i8"))
+    np.save(out / "npy_int32_3.npy", np.array([4, 5, 6], dtype="<i4"))
+
+
+def main() -> None:
+    write(OUT)
     print(f"numpy {np.__version__}: wrote {OUT}/npy_*.npy")
 
 

@@ -69,6 +69,14 @@ def _official_goldens(out: Path) -> None:
     mod.write_all(out / "src/lib/__golden__", mod.synthetic_tokenizer_json())
 
 
+def _npy_goldens(out: Path) -> None:
+    spec = importlib.util.spec_from_file_location("npy_goldens", ROOT / "scripts/npy_goldens.py")
+    assert spec and spec.loader
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    mod.write(out / "src/lib/__golden__")
+
+
 def _pca_golden(out: Path) -> None:
     from toklip.pca_golden import write
 
@@ -98,6 +106,8 @@ GENERATORS = [
               _toklip_golden, needs_data=True),
     Generator("official_goldens", ".venv/bin/python scripts/official_goldens.py",
               ("src/lib/__golden__/official-*.json",), _official_goldens),
+    Generator("npy_goldens", ".venv/bin/python scripts/npy_goldens.py", ("src/lib/__golden__/npy_*.npy",),
+              _npy_goldens),
     Generator("toklip.pca_golden", "python -m toklip.pca_golden", ("src/lib/__golden__/pca.json",), _pca_golden),
     Generator("toklip.text_fix_tables", "python -m toklip.text_fix_tables", ("src/lib/textFixTables.json",),
               _text_fix_tables),
