@@ -160,6 +160,15 @@ test('token order: prefixes at k = 0, k = h·w and a chosen fill decode as onnxr
     await lab.locator('[data-cell="50"]').hover();
     await expect(order.locator('[data-pos="50"]')).toHaveAttribute('aria-selected', 'true');
     await expect(lab.locator('[data-cell="37"]')).not.toHaveAttribute('data-order-hover', 'true');
+    // Keyboard: moving the grid's cursor marks its id in the strip as the pointer does.
+    const grid = lab.getByTestId('lab-grid');
+    await page.mouse.move(0, 0); // the pointer leaves the grid: no id marked
+    await expect(order.locator('[aria-selected="true"]')).toHaveCount(0);
+    await grid.focus();
+    await grid.press('ArrowDown');
+    const cursor = Number((await grid.getAttribute('aria-activedescendant'))!.split('-').at(-1));
+    await expect(order.locator(`[data-pos="${cursor}"]`)).toHaveAttribute('aria-selected', 'true');
+    await expect(lab.locator(`[data-cell="${cursor}"]`)).toHaveAttribute('data-order-hover', 'true');
 
     // The sweep ran with the chosen fill: 17 prefix lengths, each end checked. k = h·w: the lab's own cosines;
     // k = 0: onnxruntime-node's TokLIP on the all-fill grid.

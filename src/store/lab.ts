@@ -28,6 +28,7 @@ import {
 import { codeUsage } from '../lib/tokens';
 import type { LabRunResult } from '../worker/protocol';
 import { client } from './actions';
+import { setOrderHover } from './tokenOrder';
 import { useStore, type LabResult, type LabState } from './store';
 
 const get = useStore.getState;
@@ -335,6 +336,9 @@ export function labKeyDown(id: string, k: KeyInput, scope: 'grid' | 'lab'): bool
   const m = moves[key];
   if (m) {
     patchLab(id, (l) => ({ selection: moveCursor(l.selection, l.grid, m[0], m[1], k.shiftKey) }));
+    // The token order panel (when open) marks the cursor's id, as it does for the pointer.
+    const cursor = useStore.getState().labs[id]?.selection.cursor;
+    if (cursor !== undefined) setOrderHover(id, cursor);
     return true;
   }
   if (mod && key === 'a') {
