@@ -1,17 +1,7 @@
 import { useEffect, useMemo, useRef, useState, type DragEvent } from 'react';
 import { addFiles, addSample, cancelQueued, clearImages, modelSamples } from '../store/actions';
 import { ACTIVE_STATUSES, useStore } from '../store/store';
-
-/** Reads every entry of a directory (readEntries returns at most ~100 per call: call until empty). */
-async function readAll(dir: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
-  const reader = dir.createReader();
-  const out: FileSystemEntry[] = [];
-  for (;;) {
-    const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
-    if (!batch.length) return out;
-    out.push(...batch);
-  }
-}
+import { readAllEntries } from '../lib/dirEntries';
 
 const MAX_DEPTH = 8;
 const MAX_DROPPED_FILES = 2000;
@@ -32,7 +22,7 @@ async function filesFromDrop(dt: DataTransfer): Promise<File[]> {
     if (entry.isFile) {
       out.push(await new Promise<File>((res, rej) => (entry as FileSystemFileEntry).file(res, rej)));
     } else if (entry.isDirectory && depth < MAX_DEPTH) {
-      const children = await readAll(entry as FileSystemDirectoryEntry);
+      const children = await readAllEntries(entry as FileSystemDirectoryEntry);
       children.sort((a, b) => a.name.localeCompare(b.name));
       for (const c of children) await walk(c, depth + 1);
     }

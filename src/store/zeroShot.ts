@@ -21,6 +21,7 @@ import {
 } from '../lib/zeroShot';
 import { client } from './actions';
 import { useStore } from './store';
+import { readAllEntries } from '../lib/dirEntries';
 
 export type LabelSource = 'concepts' | 'user' | 'imagenet';
 
@@ -283,17 +284,6 @@ export function addFolderFromInput(files: FileList | File[]): void {
   startFolder(Array.from(files).map((f) => ({ file: f, path: f.webkitRelativePath || f.name })));
 }
 
-async function readAll(dir: FileSystemDirectoryEntry): Promise<FileSystemEntry[]> {
-  const reader = dir.createReader();
-  const out: FileSystemEntry[] = [];
-  // readEntries returns at most ~100 entries per call: call until empty
-  for (;;) {
-    const batch = await new Promise<FileSystemEntry[]>((res, rej) => reader.readEntries(res, rej));
-    if (!batch.length) return out;
-    out.push(...batch);
-  }
-}
-
 const MAX_FOLDER_FILES = 2000;
 
 /** A dropped folder (DataTransferItem.webkitGetAsEntry), walked with the paths it would have in the picker. */
@@ -315,7 +305,7 @@ export async function addFolderFromDrop(items: DataTransferItemList): Promise<vo
         path,
       });
     } else if (entry.isDirectory) {
-      const children = await readAll(entry as FileSystemDirectoryEntry);
+      const children = await readAllEntries(entry as FileSystemDirectoryEntry);
       children.sort((a, b) => a.name.localeCompare(b.name));
       for (const c of children) await walk(c, path, depth + 1);
     }
