@@ -146,7 +146,7 @@ export async function loadModel(
     const threadsParam = Number(new URLSearchParams(location.search).get('threads'));
     const threads = Number.isInteger(threadsParam) && threadsParam > 0 ? Math.min(threadsParam, hw) : hw;
     const r = await client.load({
-      baseUrl: modelBaseUrl(path),
+      source: { kind: 'http', baseUrl: modelBaseUrl(path) },
       provider,
       numThreads: crossOriginIsolated ? threads : 1,
       ortBaseUrl: new URL('ort/', document.baseURI).href,

@@ -6,7 +6,7 @@
  */
 import * as ort from 'onnxruntime-web/webgpu';
 import { refusal, tableMode, WASM_HEAP_LIMIT_BYTES, type GpuFacts } from '../lib/capacity';
-import { gatherFromTable, RowReader, type TableSpec } from '../lib/embeddingTable';
+import { gatherFromTable, type TableSpec } from '../lib/embeddingTable';
 import {
   embeddingTable,
   externalDataFiles,
@@ -14,7 +14,6 @@ import {
   validateManifest,
   type GraphRole,
   type Manifest,
-  type ManifestFile,
 } from '../lib/manifest';
 import { checkGraphAgainstManifest, readGraphShapes } from '../lib/onnxShapes';
 import { pcaColours } from '../lib/pca';
@@ -23,18 +22,15 @@ import type { PilMode } from '../lib/pngPixels';
 import { cellBox, cropRgba, patchRuns } from '../lib/codePatches';
 import { chwToRgba, preprocess } from '../lib/preprocess';
 import { describeAdapter, type Provider } from '../lib/provider';
-import { sha256Hex } from '../lib/sha256';
 import { LatestBySlot } from '../lib/supersede';
 import { TextTokenizer } from '../lib/text';
 import type {
   DebugRequest,
   DebugResult,
   EmbedResult,
-  ErrorCode,
   LabRunRequest,
   LoadRequest,
   LoadResult,
-  ProgressEvent,
   RequestKind,
   ResultByKind,
   Timing,
@@ -42,20 +38,12 @@ import type {
   WorkerResponse,
 } from './protocol';
 
+import { WorkerError } from './errors';
+import { readVerified, type ReportProgress } from './modelFiles';
+import { ModelCache } from './modelCache';
+import { openSource, type ModelSource } from './sources';
+
 declare const self: DedicatedWorkerGlobalScope;
-
-class WorkerError extends Error {
-  constructor(
-    readonly code: ErrorCode,
-    message: string,
-    readonly file?: string,
-  ) {
-    super(message);
-    this.name = 'WorkerError';
-  }
-}
-
-const CACHE_NAME = 'toklip-models-v1';
 
 /** Rows of the token-embedding table (text.input "embeddings") for a batch of ids. */
 interface TableRows {
@@ -66,7 +54,8 @@ interface TableRows {
 
 interface Loaded {
   manifest: Manifest;
-  baseUrl: string;
+  /** the folder's URL (or made-up URL for sources without one) */
+  sourceKey: string;
   /** graph bytes kept until the lazy session is created */
   graphs: Map<GraphRole, Uint8Array>;
   /** external-data shards per graph, kept as long as the graph bytes */
@@ -121,171 +110,26 @@ function configureOrt(req: LoadRequest): number {
   return ort.env.wasm.numThreads ?? 1;
 }
 
-// ---- downloading ------------------------------------------------------------------------------
-
-async function openCache(use: boolean): Promise<Cache | null> {
-  if (!use || typeof caches === 'undefined') return null;
-  try {
-    return await caches.open(CACHE_NAME);
-  } catch {
-    return null;
-  }
-}
-
-async function readWithProgress(res: Response, onChunk: (loaded: number) => void): Promise<Uint8Array> {
-  if (!res.body) return new Uint8Array(await res.arrayBuffer());
-  const reader = res.body.getReader();
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  let lastReport = 0;
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.byteLength;
-    const now = performance.now();
-    if (now - lastReport > 50) {
-      lastReport = now;
-      onChunk(loaded);
-    }
-  }
-  const out = new Uint8Array(loaded);
-  let off = 0;
-  for (const c of chunks) {
-    out.set(c, off);
-    off += c.byteLength;
-  }
-  return out;
-}
-
-async function download(
-  requestId: number,
-  baseUrl: string,
-  f: ManifestFile,
-  cache: Cache | null,
-): Promise<{ bytes: Uint8Array; fromCache: boolean }> {
-  const url = new URL(f.path, baseUrl).href;
-  const cacheKey = `${url}?sha256=${f.sha256}`;
-  const progress = (loaded: number, status: ProgressEvent['status']) =>
-    post({ kind: 'progress', requestId, file: f.path, role: f.role, loaded, total: f.bytes, status });
-  progress(0, 'initiate');
-
-  if (cache) {
-    const hit = await cache.match(cacheKey).catch(() => undefined);
-    if (hit) {
-      const bytes = new Uint8Array(await hit.arrayBuffer());
-      if (bytes.byteLength === f.bytes && (await sha256Hex(bytes)) === f.sha256) {
-        progress(bytes.byteLength, 'done');
-        return { bytes, fromCache: true };
-      }
-      await cache.delete(cacheKey).catch(() => false);
-    }
-  }
-
-  let res: Response;
-  try {
-    res = await fetch(url, { cache: 'no-cache' });
-  } catch (e) {
-    throw new WorkerError('download', `could not download ${f.path}: ${(e as Error).message}`, f.path);
-  }
-  if (!res.ok) throw new WorkerError('download', `could not download ${f.path}: HTTP ${res.status}`, f.path);
-  if (/^text\/html/i.test(res.headers.get('Content-Type') ?? '') && !/\.html?$/i.test(f.path)) {
-    // a dev/preview server answers a missing file with the app's index.html
-    throw new WorkerError(
-      'download',
-      `could not download ${f.path}: the file is missing from the model folder`,
-      f.path,
-    );
-  }
-  const bytes = await readWithProgress(res, (n) => progress(n, 'progress'));
-  progress(bytes.byteLength, 'verifying');
-  if (bytes.byteLength !== f.bytes) {
-    throw new WorkerError(
-      'integrity',
-      `${f.path} has ${bytes.byteLength} bytes but the manifest says ${f.bytes}: the model folder is inconsistent`,
-      f.path,
-    );
-  }
-  const digest = await sha256Hex(bytes);
-  if (digest !== f.sha256) {
-    throw new WorkerError(
-      'integrity',
-      `${f.path} failed its integrity check: sha256 is ${digest}, the manifest says ${f.sha256}`,
-      f.path,
-    );
-  }
-  progress(bytes.byteLength, 'done');
-  if (cache) {
-    const copy = new Uint8Array(bytes); // keep ours intact
-    await cache
-      .put(cacheKey, new Response(copy, { headers: { 'Content-Type': 'application/octet-stream' } }))
-      .catch(() => undefined);
-  }
-  return { bytes, fromCache: false };
-}
-
-/**
- * Reads table rows with HTTP Range requests. Every answer must be a 206 whose Content-Range names exactly the
- * requested bytes of a file of the manifest's size: a host that ignores Range would otherwise send the whole
- * table (hundreds of MB) for each prompt.
- */
-function rangeReader(baseUrl: string, f: ManifestFile, spec: TableSpec): RowReader {
-  const url = new URL(f.path, baseUrl).href;
-  return new RowReader(spec, async (start, count) => {
-    const first = start * spec.row_bytes;
-    const last = (start + count) * spec.row_bytes - 1;
-    let res: Response;
-    try {
-      res = await fetch(url, { headers: { Range: `bytes=${first}-${last}` }, cache: 'no-store' });
-    } catch (e) {
-      throw new WorkerError('download', `could not read rows of ${f.path}: ${(e as Error).message}`, f.path);
-    }
-    if (res.status !== 206) {
-      void res.body?.cancel().catch(() => undefined);
-      throw new WorkerError(
-        'download',
-        res.ok
-          ? `the server answered a Range request for ${f.path} with the whole file (HTTP ${res.status}): the token table is read by rows, so the model folder needs a host that supports HTTP Range requests`
-          : `could not read rows of ${f.path}: HTTP ${res.status}`,
-        f.path,
-      );
-    }
-    const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('Content-Range') ?? '');
-    if (!range || Number(range[1]) !== first || Number(range[2]) !== last) {
-      throw new WorkerError(
-        'download',
-        `${f.path}: asked for bytes ${first}-${last}, the server sent Content-Range ${JSON.stringify(res.headers.get('Content-Range'))}`,
-        f.path,
-      );
-    }
-    if (range[3] !== '*' && Number(range[3]) !== f.bytes) {
-      throw new WorkerError(
-        'integrity',
-        `${f.path} has ${range[3]} bytes on the server but the manifest says ${f.bytes}: the model folder is inconsistent`,
-        f.path,
-      );
-    }
-    return new Uint8Array(await res.arrayBuffer());
-  });
-}
+// ---- model files ------------------------------------------------------------------------------
 
 async function tableRows(
-  req: LoadRequest,
+  source: ModelSource,
   manifest: Manifest,
   mode: 'whole' | 'range',
-  cache: Cache | null,
+  cache: ModelCache | null,
+  progress: ReportProgress,
 ): Promise<{ rows: TableRows; fromCache: boolean }> {
   const t = manifest.text.embedding_table!;
   const f = fileByRole(manifest, 'text_embedding')!;
   if (mode === 'whole') {
-    const { bytes, fromCache } = await download(req.requestId, req.baseUrl, f, cache);
+    const { bytes, fromCache } = await readVerified(source, f, cache, progress);
     return {
       rows: { mode, spec: t, gather: (ids) => Promise.resolve(gatherFromTable(bytes, ids, t)) },
       fromCache,
     };
   }
-  const reader = rangeReader(req.baseUrl, f, t);
-  // Read the rows every prompt needs now: a host without Range support is refused before the model is replaced.
+  const reader = source.rows(f, t);
+  // Read the rows every prompt needs now: a source that cannot serve rows is refused before the model is replaced.
   const special = [manifest.text.pad_id, manifest.text.bos_id, manifest.text.eos_id].filter(
     (x): x is number => typeof x === 'number',
   );
@@ -336,20 +180,8 @@ async function releaseAll(s: Loaded | null): Promise<void> {
 async function load(req: LoadRequest): Promise<LoadResult> {
   const t0 = performance.now();
   const numThreads = configureOrt(req);
-  const manifestUrl = new URL('manifest.json', req.baseUrl).href;
-  let json: unknown;
-  try {
-    const res = await fetch(manifestUrl, { cache: 'no-cache' });
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    if (/^text\/html/i.test(res.headers.get('Content-Type') ?? '')) throw new Error('no such model folder');
-    json = await res.json();
-  } catch (e) {
-    throw new WorkerError(
-      'manifest',
-      `could not read manifest.json: ${(e as Error).message}`,
-      'manifest.json',
-    );
-  }
+  const source = openSource(req.source);
+  const json = await source.readManifest();
   let manifest: Manifest;
   try {
     manifest = validateManifest(json);
@@ -365,13 +197,23 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   const wasmRefused =
     req.provider === 'webgpu' ? refusal(manifest, { provider: 'wasm', gpu: null, table: mode }) : null;
 
-  const cache = await openCache(req.useCache);
+  const cache = await ModelCache.open(req.useCache);
+  const progress: ReportProgress = (f, loaded, status) =>
+    post({
+      kind: 'progress',
+      requestId: req.requestId,
+      file: f.path,
+      role: f.role,
+      loaded,
+      total: f.bytes,
+      status,
+    });
   const needed = manifest.files.filter(
     (f) => f.role !== 'model_card' && f.role !== 'metrics' && f.role !== 'text_embedding',
   );
   const [results, table] = await Promise.all([
-    Promise.all(needed.map((f) => download(req.requestId, req.baseUrl, f, cache))),
-    mode ? tableRows(req, manifest, mode, cache) : Promise.resolve(null),
+    Promise.all(needed.map((f) => readVerified(source, f, cache, progress))),
+    mode ? tableRows(source, manifest, mode, cache, progress) : Promise.resolve(null),
   ]);
   const byRole = new Map<string, Uint8Array>(needed.map((f, i) => [f.role, results[i]!.bytes]));
 
@@ -440,7 +282,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   deviceLost = undefined;
   state = {
     manifest,
-    baseUrl: req.baseUrl,
+    sourceKey: source.key,
     graphs,
     shards,
     sessions: {},

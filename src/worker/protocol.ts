@@ -39,11 +39,19 @@ export interface Timing {
 
 // ---- requests (UI → worker) --------------------------------------------------------------
 
+/** A model folder on a web server (the app's own or any URL with CORS); `baseUrl` is absolute and ends in '/'. */
+export interface HttpSourceSpec {
+  kind: 'http';
+  baseUrl: string;
+}
+
+export type SourceSpec = HttpSourceSpec;
+
 export interface LoadRequest {
   kind: 'load';
   requestId: number;
-  /** absolute URL of the model folder, ending in '/' */
-  baseUrl: string;
+  /** where the model folder is (src/worker/sources) */
+  source: SourceSpec;
   provider: Provider;
   /** WASM threads to use */
   numThreads: number;
