@@ -45,7 +45,7 @@ from .preprocess import OFFICIAL
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer
 from . import fp16_safe
-from .quant4 import measure_vq_4bit, q4_config, quantize_q4
+from .quant4 import choose_fp32_matmuls, measure_vq_4bit, q4_config, quantize_q4
 from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
 # The table's readers are torch-free (toklip.runtime uses them); re-exported for existing callers.
 from .textok import TextRule, gather_table_rows, table_row_bytes  # noqa: F401
@@ -368,13 +368,14 @@ def calibration_pixels(model: TokLIP, images: Sequence[Path] = (), n_random: int
     return torch.cat(out)
 
 
-def calibration_feeds(model: TokLIP, images: Sequence[Path] = ()) -> tuple[dict[str, list[dict[str, np.ndarray]]],
-                                                                          dict[str, Any]]:
-    """Inputs of the decoder, semantic and text graphs for :func:`fp16_safety`, from the fp32 model (call it
-    before any fp16 conversion)."""
-    pixels = calibration_pixels(model, images)
+def calibration_feeds(model: TokLIP, images: Sequence[Path] = (), seed: int = 0, n_random: int = 2,
+                      n_texts: int = 4) -> tuple[dict[str, list[dict[str, np.ndarray]]], dict[str, Any]]:
+    """Inputs of the decoder, semantic and text graphs for :func:`fp16_safety` and the q4 mixed-precision choice,
+    from the fp32 model (call it before any fp16 conversion); ``seed`` draws the noise images."""
+    pixels = calibration_pixels(model, images, n_random=n_random, seed=seed)
     cfg = model.cfg
-    texts = torch.randint(4, cfg.text.vocab_size, (4, cfg.text.context_length), generator=torch.Generator().manual_seed(1))
+    texts = torch.randint(4, cfg.text.vocab_size, (n_texts, cfg.text.context_length),
+                          generator=torch.Generator().manual_seed(seed + 1))
     with torch.no_grad():
         ids = model.trunk.vq.encode_ids(pixels).numpy().astype(np.int32)
         emb = model.text.token_embedding.weight.detach().float()
@@ -382,7 +383,7 @@ def calibration_feeds(model: TokLIP, images: Sequence[Path] = ()) -> tuple[dict[
                  "semantic_encoder": [{"ids": ids[i : i + 1]} for i in range(len(ids))],
                  "text_encoder": [{"token_embeds": emb[t][None].numpy().astype(np.float32)} for t in texts]}
     info = {"images": int(len(pixels)), "user_images": [Path(p).name for p in images], "texts": int(len(texts)),
-            "note": "2 noise images, a colour ramp, a checkerboard, plus user images; texts: random token rows of the "
+            "note": f"{n_random} noise images, a colour ramp, a checkerboard, plus user images; texts: random token rows of the "
                     "fp32 table"}
     return feeds, info
 
@@ -476,9 +477,10 @@ def write_static(model: TokLIP, dtype: str, prepared: PreparedTokenizer, out: Pa
 def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path], dtype: str,
                   prepared: PreparedTokenizer, out: Path, static: tuple[list[dict[str, Any]], dict[str, Any]], *,
                   model_id: str, display_name: str, description: str, shard_bytes: int, external_threshold: int,
-                  extra: dict[str, Any] | None = None, log: Any = print) -> Path:
+                  extra: dict[str, Any] | None = None, q4_keep: dict[str, list[str]] | None = None,
+                  log: Any = print) -> Path:
     """The graphs and manifest of one model folder; ``graphs`` maps role -> exported ONNX in that dtype
-    (int8: the fp32 graphs, quantised here)."""
+    (int8: the fp32 graphs, quantised here; q4: ``q4_keep`` names the MatMuls per graph that stay unquantised)."""
     files: list[dict[str, Any]] = []
     data_files: list[dict[str, Any]] = []
     gstats: dict[str, dict[str, int]] = {}
@@ -493,8 +495,9 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
                 gdtype = "fp32"
         elif dtype in ("q4", "q4f16"):
             if role in ("semantic_encoder", "text_encoder"):
-                proto, n = quantize_q4(proto)
-                log(f"[export] {dtype} {role}: {n} MatMuls as 4-bit MatMulNBits")
+                keep = (q4_keep or {}).get(role, [])
+                proto, n = quantize_q4(proto, exclude=keep)
+                log(f"[export] {dtype} {role}: {n} MatMuls as 4-bit MatMulNBits, {len(keep)} kept unquantised")
             else:
                 gdtype = "fp32" if dtype == "q4" or role == "vq_encoder" else "fp16"
         elif dtype == "fp16" and role == "vq_encoder":
@@ -560,12 +563,18 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
         t0 = time.time()
         static = {d: write_static(model, d, prepared, targets[d]) for d in dtypes}
         fp32 = export_graphs_fp32(model, work, log)
-        q4 = {}
+        q4: dict[str, Any] = {}
+        q4_keep: dict[str, list[str]] = {}
         if "q4" in dtypes or "q4f16" in dtypes:
             vq4 = measure_vq_4bit(model, calibration_pixels(model, calibration_images))
             log(f"[q4] 4-bit VQ convolutions would give ids mismatch {vq4['ids_mismatch_fraction']:.4f}, decoder "
                 f"PSNR {vq4['decoder_psnr_db']} dB against fp32: the VQ graphs stay at higher precision")
-            q4 = {"q4": {**q4_config(), "vq_4bit_measured": vq4}}
+            # Calibration inputs other than the parity set (seed 1), so the parity figures stay a held-out check.
+            feeds_q4, _ = calibration_feeds(model, calibration_images, seed=1, n_random=8, n_texts=8)
+            mixed = {}
+            for role in ("semantic_encoder", "text_encoder"):
+                q4_keep[role], mixed[role] = choose_fp32_matmuls(onnx.load(str(fp32[role])), feeds_q4[role], log=log)
+            q4 = {"q4": {**q4_config(), "vq_4bit_measured": vq4, "mixed_precision": mixed}}
         graphs = {d: fp32 for d in dtypes if d not in ("fp16", "q4f16")}
         if "fp16" in dtypes or "q4f16" in dtypes:
             feeds, calib = calibration_feeds(model, calibration_images)
@@ -580,7 +589,7 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
                                        shard_bytes=shard_bytes, external_threshold=external_threshold, log=log,
                                        extra={"dtype": d, "export_seconds": round(time.time() - t0, 1),
                                               **({"fp16_safety": safety} if d in ("fp16", "q4f16") else {}),
-                                              **(q4 if d in ("q4", "q4f16") else {})})
+                                              **(q4 if d in ("q4", "q4f16") else {})}, q4_keep=q4_keep)
     if ref is not None:
         for d, p in written.items():
             res = verify_folder(p.parent, ref)

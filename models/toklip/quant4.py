@@ -7,7 +7,8 @@ The VQ encoder and decoder have no constant-weight MatMul (their 1x1 projections
 which MatMulNBits does not cover) and stay at the variant's higher precision: fp32 in ``q4`` (ids identical to
 fp32), the fp16 decoder in ``q4f16``.
 
-Block size and symmetric/asymmetric were chosen with :func:`sweep` on the shallow synthetic checkpoint (the
+What hurts most when quantised stays fp32: :func:`choose_fp32_matmuls` measures it on calibration inputs at
+export time. Block size and symmetric/asymmetric were chosen with :func:`sweep` on the shallow synthetic checkpoint (the
 numbers are in ``Q4_SWEEP_NOTE`` and in every q4 manifest under ``export.q4``)."""
 
 from __future__ import annotations
@@ -34,9 +35,18 @@ Q4_SWEEP_NOTE = ("python -m toklip.quant4 on the shallow synthetic checkpoint (b
                  "stays at higher precision")
 
 
+# Mixed precision: the MatMuls whose 4-bit weights cost the most are kept fp32 until the graph's output is
+# within Q4_TARGET_COS of the fp32 graph on calibration inputs, keeping at most Q4_MAX_KEPT_FRACTION of the
+# MatMul weights fp32 (see choose_fp32_matmuls).
+Q4_TARGET_COS = 0.995
+Q4_MAX_KEPT_FRACTION = 0.45
+
+
 def quantize_q4(proto: onnx.ModelProto, *, block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC,
-                accuracy_level: int | None = None) -> tuple[onnx.ModelProto, int]:
-    """MatMul with a constant weight -> MatMulNBits (4 bit), in place on a copy; returns (model, count).
+                accuracy_level: int | None = None, exclude: Sequence[str] = (),
+                include: Sequence[str] | None = None) -> tuple[onnx.ModelProto, int]:
+    """MatMul with a constant weight -> MatMulNBits (4 bit), on the given proto; returns (model, count).
+    ``exclude``: MatMul node names kept as they are; ``include``: only these are quantised.
 
     ``accuracy_level`` unset: the activations stay in the graph's float type (the web build's kernel and the
     parity reference agree on that); 4 would let native onnxruntime quantise activations to int8 as well."""
@@ -45,12 +55,90 @@ def quantize_q4(proto: onnx.ModelProto, *, block_size: int = Q4_BLOCK_SIZE, symm
     before = sum(n.op_type == "MatMul" for n in proto.graph.node)
     logging.getLogger("onnxruntime.quantization").setLevel(logging.WARNING)
     q = MatMulNBitsQuantizer(proto, bits=4, block_size=block_size, is_symmetric=symmetric,
-                             accuracy_level=accuracy_level, op_types_to_quantize=("MatMul",))
+                             accuracy_level=accuracy_level, op_types_to_quantize=("MatMul",),
+                             nodes_to_exclude=list(exclude), nodes_to_include=list(include) if include else None)
     q.process()
     out: onnx.ModelProto = q.model.model
     n = sum(n.op_type == "MatMulNBits" for n in out.graph.node)
     assert before - sum(n.op_type == "MatMul" for n in out.graph.node) == n
     return out, n
+
+
+def weight_matmuls(proto: onnx.ModelProto) -> dict[str, int]:
+    """MatMul nodes with a constant 2-D weight (what the quantiser converts) -> number of weights."""
+    dims = {t.name: list(t.dims) for t in proto.graph.initializer}
+    return {n.name: int(np.prod(dims[n.input[1]])) for n in proto.graph.node
+            if n.op_type == "MatMul" and len(dims.get(n.input[1], [])) == 2}
+
+
+def _min_cos(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
+    """Smallest cosine between matching output rows (embeddings), over all calibration inputs."""
+    worst = 1.0
+    for x, y in zip(a, b):
+        x2, y2 = x.reshape(x.shape[0], -1).astype(np.float64), y.reshape(y.shape[0], -1).astype(np.float64)
+        c = np.sum(x2 * y2, 1) / (np.linalg.norm(x2, axis=1) * np.linalg.norm(y2, axis=1) + 1e-30)
+        worst = min(worst, float(c.min()))
+    return worst
+
+
+def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.ndarray]], *,
+                        target: float = Q4_TARGET_COS, max_kept_fraction: float = Q4_MAX_KEPT_FRACTION,
+                        block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC,
+                        log: Callable[[str], Any] = lambda _m: None) -> tuple[list[str], dict[str, Any]]:
+    """Which MatMuls to keep fp32 so that the 4-bit graph's outputs stay within ``target`` cosine of the fp32
+    graph's on ``feeds`` (calibration inputs, not the parity set).
+
+    Each MatMul's cost is measured alone (only it 4-bit); then, greedily, the MatMul whose fp32 weights help the
+    whole graph most is kept, up to ``max_kept_fraction`` of all MatMul weights, until the graph reaches
+    ``target``. Where the cap or a step that helps nothing comes first, ``reached`` is false."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_BASIC
+    so.log_severity_level = 3
+
+    def outputs(p: onnx.ModelProto) -> list[np.ndarray]:
+        s = ort.InferenceSession(p.SerializeToString(), so, providers=["CPUExecutionProvider"])
+        return [np.asarray(s.run(None, f)[0]) for f in feeds]
+
+    def copy() -> onnx.ModelProto:
+        return onnx.ModelProto.FromString(proto.SerializeToString())
+
+    ref = outputs(proto)
+    sizes = weight_matmuls(proto)
+    total = sum(sizes.values())
+
+    def with_kept(kept: Sequence[str]) -> float:
+        return _min_cos(outputs(quantize_q4(copy(), block_size=block_size, symmetric=symmetric, exclude=kept)[0]),
+                        ref)
+
+    cost = {name: 1.0 - _min_cos(outputs(quantize_q4(copy(), block_size=block_size, symmetric=symmetric,
+                                                        include=[name])[0]), ref) for name in sizes}
+    # Single costs do not add up (errors partly cancel), so each step measures the whole graph with each of the
+    # `pool` costliest remaining MatMuls kept and keeps the one that helps most.
+    kept: list[str] = []
+    c = with_kept(kept)
+    tried: list[dict[str, Any]] = [{"kept": 0, "min_cos": round(c, 5)}]
+    log(f"[q4] all MatMuls 4-bit: min cosine {c:.5f} against the fp32 graph")
+    budget = max_kept_fraction * total
+    while c < target:
+        used = sum(sizes[n] for n in kept)
+        pool = [n for n in sorted(sizes, key=lambda n: -cost[n]) if n not in kept and used + sizes[n] <= budget][:6]
+        if not pool:
+            break
+        step = max(((with_kept([*kept, n]), n) for n in pool))
+        if step[0] <= c:
+            break  # nothing in reach helps any more
+        c, name = step
+        kept.append(name)
+        tried.append({"kept": len(kept), "added": name, "min_cos": round(c, 5)})
+        log(f"[q4] {len(kept)} MatMul(s) kept fp32 (+{name}): min cosine {c:.5f} against the fp32 graph")
+    return kept, {"target_cos": target, "reached": c >= target, "min_cos_vs_fp32_graph": round(c, 5),
+                  "kept_fp32": kept, "kept_fp32_weight_fraction": round(sum(sizes[n] for n in kept) / total, 4),
+                  "max_kept_fraction": max_kept_fraction, "matmuls": len(sizes), "tried": tried,
+                  "single_matmul_cost": {n: round(cost[n], 6) for n in sorted(sizes, key=lambda n: -cost[n])[:8]},
+                  "calibration_inputs": len(feeds)}
+
 
 
 def q4_config(block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC) -> dict[str, Any]:
