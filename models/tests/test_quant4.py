@@ -138,3 +138,25 @@ def test_q4_weights_within_half_a_step_of_fp32(exported: tuple[Path, dict[str, n
         err = np.abs(w - w32)
         assert np.all(err <= 0.5 * step + 1e-6), (nd.name, float((err / step).max()))
         assert float(step.max()) <= float(np.abs(w32).max()) * 2 / 15 + 1e-6, nd.name
+
+
+def test_q4_choice_within_a_run_budget_ranks_by_weight_error(exported: tuple[Path, dict[str, np.ndarray]]) -> None:
+    """A graph with more MatMuls than the run budget (full-size towers) is not run once per MatMul: the choice
+    ranks by 4-bit rounding error, stays within the budget, and still only keeps MatMuls that helped."""
+    from toklip.quant4 import choose_fp32_matmuls, rtn_relative_error, weight_matmuls
+
+    out, _ = exported
+    proto = onnx.load(str(out / "shallow-fp32" / "semantic_encoder.onnx"))
+    m = _manifest(out, "fp32")
+    g = m["grid"]
+    rng = np.random.default_rng(3)
+    feeds = [{"ids": rng.integers(0, m["codebook"]["size"], (1, g["h"], g["w"])).astype(np.int32)} for _ in range(3)]
+    kept, info = choose_fp32_matmuls(proto, feeds, max_evaluations=14, target=0.9999)
+    assert info["cost"].startswith("relative Frobenius") and info["graph_runs"] <= 14 + 2, info
+    assert len(weight_matmuls(proto)) == info["matmuls"] == 15
+    steps = [t["min_cos"] for t in info["tried"]]
+    assert steps == sorted(steps) and len(kept) == len(steps) - 1 and not info["reached"], info
+    w = np.random.default_rng(0).standard_normal((64, 48)).astype(np.float32)
+    e = rtn_relative_error(w)
+    assert 0.02 < e < 0.2  # 16 levels over a Gaussian block's range: a few percent, never zero
+    assert rtn_relative_error(np.ones((64, 48), np.float32)) < 1e-12  # a constant block is exact

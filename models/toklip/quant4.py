@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 import onnx
+import onnx.numpy_helper
 
 # Chosen by sweep() on the shallow synthetic checkpoint (see Q4_SWEEP_NOTE).
 Q4_BLOCK_SIZE = 32
@@ -71,6 +72,26 @@ def weight_matmuls(proto: onnx.ModelProto) -> dict[str, int]:
             if n.op_type == "MatMul" and len(dims.get(n.input[1], [])) == 2}
 
 
+def rtn_relative_error(w: np.ndarray, block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC) -> float:
+    """||W - Q(W)|| / ||W|| for round-to-nearest 4-bit blocks of ``block_size`` along K (W is [K, N]), the
+    quantiser's layout; a cheap stand-in for a MatMul's cost when running the graph per MatMul is too slow."""
+    k, n = w.shape
+    pad = (-k) % block_size
+    x = np.pad(w.astype(np.float64).T, ((0, 0), (0, pad))).reshape(n, -1, block_size)
+    if symmetric:
+        scale = np.abs(x).max(-1, keepdims=True) / 7
+        scale[scale == 0] = 1
+        q = np.clip(np.round(x / scale), -8, 7) * scale
+    else:
+        lo, hi = np.minimum(x.min(-1, keepdims=True), 0), np.maximum(x.max(-1, keepdims=True), 0)
+        scale = (hi - lo) / 15
+        scale[scale == 0] = 1
+        zp = np.round(-lo / scale)
+        q = (np.clip(np.round(x / scale) + zp, 0, 15) - zp) * scale
+    err = (q - x).reshape(n, -1)[:, :k]
+    return float(np.linalg.norm(err) / (np.linalg.norm(w) + 1e-30))
+
+
 def _min_cos(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
     """Smallest cosine between matching output rows (embeddings), over all calibration inputs."""
     worst = 1.0
@@ -84,13 +105,16 @@ def _min_cos(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
 def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.ndarray]], *,
                         target: float = Q4_TARGET_COS, max_kept_fraction: float = Q4_MAX_KEPT_FRACTION,
                         block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC,
+                        max_evaluations: int = 64,
                         log: Callable[[str], Any] = lambda _m: None) -> tuple[list[str], dict[str, Any]]:
     """Which MatMuls to keep fp32 so that the 4-bit graph's outputs stay within ``target`` cosine of the fp32
     graph's on ``feeds`` (calibration inputs, not the parity set).
 
     Each MatMul's cost is measured alone (only it 4-bit); then, greedily, the MatMul whose fp32 weights help the
     whole graph most is kept, up to ``max_kept_fraction`` of all MatMul weights, until the graph reaches
-    ``target``. Where the cap or a step that helps nothing comes first, ``reached`` is false."""
+    ``target``. Where the cap, ``max_evaluations`` graph runs or a step that helps nothing comes first,
+    ``reached`` is false. A graph with more MatMuls than the run budget allows ranks them by weight rounding
+    error instead of one run each."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -112,8 +136,20 @@ def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.nda
         return _min_cos(outputs(quantize_q4(copy(), block_size=block_size, symmetric=symmetric, exclude=kept)[0]),
                         ref)
 
-    cost = {name: 1.0 - _min_cos(outputs(quantize_q4(copy(), block_size=block_size, symmetric=symmetric,
-                                                        include=[name])[0]), ref) for name in sizes}
+    pool_size = 6
+    if len(sizes) + pool_size <= max_evaluations:
+        cost = {name: 1.0 - _min_cos(outputs(quantize_q4(copy(), block_size=block_size, symmetric=symmetric,
+                                                            include=[name])[0]), ref) for name in sizes}
+        cost_kind = "1 - min cosine with only this MatMul 4-bit"
+    else:
+        # Too many MatMuls to run the graph once per MatMul (full-size towers take tens of seconds a run):
+        # rank by how much 4-bit rounding changes each weight instead.
+        inits = {t.name: t for t in proto.graph.initializer}
+        wname = {n.name: n.input[1] for n in proto.graph.node if n.name in sizes}
+        cost = {name: rtn_relative_error(onnx.numpy_helper.to_array(inits[wname[name]]), block_size, symmetric)
+                for name in sizes}
+        cost_kind = "relative Frobenius error of the 4-bit weights (too many MatMuls to measure one by one)"
+    evaluations = len(sizes) if cost_kind.startswith("1 - ") else 0
     # Single costs do not add up (errors partly cancel), so each step measures the whole graph with each of the
     # `pool` costliest remaining MatMuls kept and keeps the one that helps most.
     kept: list[str] = []
@@ -123,9 +159,13 @@ def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.nda
     budget = max_kept_fraction * total
     while c < target:
         used = sum(sizes[n] for n in kept)
-        pool = [n for n in sorted(sizes, key=lambda n: -cost[n]) if n not in kept and used + sizes[n] <= budget][:6]
+        pool = [n for n in sorted(sizes, key=lambda n: -cost[n])
+                if n not in kept and used + sizes[n] <= budget][:pool_size]
         if not pool:
             break
+        if evaluations + len(pool) > max_evaluations:
+            break
+        evaluations += len(pool)
         step = max(((with_kept([*kept, n]), n) for n in pool))
         if step[0] <= c:
             break  # nothing in reach helps any more
@@ -137,8 +177,7 @@ def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.nda
                   "kept_fp32": kept, "kept_fp32_weight_fraction": round(sum(sizes[n] for n in kept) / total, 4),
                   "max_kept_fraction": max_kept_fraction, "matmuls": len(sizes), "tried": tried,
                   "single_matmul_cost": {n: round(cost[n], 6) for n in sorted(sizes, key=lambda n: -cost[n])[:8]},
-                  "calibration_inputs": len(feeds)}
-
+                  "cost": cost_kind, "graph_runs": evaluations + 2, "calibration_inputs": len(feeds)}
 
 
 def q4_config(block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC) -> dict[str, Any]:
