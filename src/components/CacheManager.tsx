@@ -120,7 +120,8 @@ function Row({
         {confirming ? (
           <span className="flex flex-wrap items-center gap-1">
             <span>
-              Delete {formatBytes(m.bytes)}?{inUse ? ' It stays in use until the page is reloaded.' : ''}
+              Delete {formatBytes(m.bytes)}?
+              {inUse ? ' The model keeps working now; its next load downloads it again.' : ''}
             </span>
             <button
               type="button"
@@ -199,7 +200,7 @@ function CachePanel() {
               {models.length} model folder{models.length > 1 ? 's' : ''} in the cache
             </caption>
             <thead>
-              <tr className="text-left text-xs text-slate-600">
+              <tr className="text-left text-xs text-slate-600 [&>th]:pr-2">
                 <th scope="col">Model</th>
                 <th scope="col">Folder</th>
                 <th scope="col" className="text-right">
