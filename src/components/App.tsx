@@ -1,6 +1,7 @@
 import { useEffect, useMemo } from 'react';
 import { activePrompts, initialise } from '../store/actions';
 import { useStore } from '../store/store';
+import { CacheManager } from './CacheManager';
 import { GallerySearch } from './GallerySearch';
 import { ImageCard } from './ImageCard';
 import { InputPanel } from './InputPanel';
@@ -66,6 +67,7 @@ export function App() {
       </header>
       <main id="main" className="mx-auto max-w-7xl space-y-4 px-4 py-4">
         <ModelStatus />
+        <CacheManager />
         <div className="grid gap-4 md:grid-cols-2">
           <InputPanel />
           <PromptEditor />

@@ -4,6 +4,7 @@
  */
 import type { GraphRole } from '../lib/manifest';
 import type {
+  CacheNoticeEvent,
   ErrorCode,
   LoadRequest,
   NoticeEvent,
@@ -38,6 +39,7 @@ export class InferenceClient {
   private noticeListeners = new Set<(e: NoticeEvent) => void>();
   private crashListeners = new Set<(message: string) => void>();
   private placementListeners = new Set<(e: PlacementEvent) => void>();
+  private cacheNoticeListeners = new Set<(e: CacheNoticeEvent) => void>();
 
   private ensure(): Worker {
     if (this.worker) return this.worker;
@@ -73,6 +75,9 @@ export class InferenceClient {
         return;
       case 'placement':
         for (const l of this.placementListeners) l(msg);
+        return;
+      case 'cacheNotice':
+        for (const l of this.cacheNoticeListeners) l(msg);
         return;
       case 'ready':
       case 'result': {
@@ -112,6 +117,22 @@ export class InferenceClient {
     bench: { role?: GraphRole; runs?: number; warmup?: number } = {},
   ): Promise<ResultByKind['debug']> {
     return this.request<'debug'>({ kind: 'debug', action, ...bench });
+  }
+
+  /** Model folders in Cache Storage, with sizes and last use. */
+  listCache(): Promise<ResultByKind['cacheList']> {
+    return this.request<'cacheList'>({ kind: 'cacheList' });
+  }
+
+  /** Removes one model folder (by its source key) from Cache Storage. */
+  deleteCached(sourceKey: string): Promise<ResultByKind['cacheDelete']> {
+    return this.request<'cacheDelete'>({ kind: 'cacheDelete', sourceKey });
+  }
+
+  /** A load could not store the model in Cache Storage (a full quota, …): it works but is not kept. */
+  onCacheNotice(l: (e: CacheNoticeEvent) => void): () => void {
+    this.cacheNoticeListeners.add(l);
+    return () => this.cacheNoticeListeners.delete(l);
   }
 
   onProgress(l: (e: ProgressEvent) => void): () => void {

@@ -40,7 +40,7 @@ import type {
 
 import { WorkerError } from './errors';
 import { readVerified, type ReportProgress } from './modelFiles';
-import { ModelCache } from './modelCache';
+import { deleteCachedModel, listCachedModels, ModelCache } from './modelCache';
 import { openSource, type ModelSource } from './sources';
 
 declare const self: DedicatedWorkerGlobalScope;
@@ -197,7 +197,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   const wasmRefused =
     req.provider === 'webgpu' ? refusal(manifest, { provider: 'wasm', gpu: null, table: mode }) : null;
 
-  const cache = await ModelCache.open(req.useCache);
+  const cache = await ModelCache.open(req.useCache, (f) => post({ kind: 'cacheNotice', ...f }));
   const progress: ReportProgress = (f, loaded, status) =>
     post({
       kind: 'progress',
@@ -278,6 +278,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
     throw new WorkerError('graph', `the manifest disagrees with its graphs: ${problems.join('; ')}`, file);
   }
 
+  await cache?.recordUse(source, manifest);
   await releaseAll(state);
   deviceLost = undefined;
   state = {
@@ -853,6 +854,16 @@ async function handle(req: WorkerRequest): Promise<void> {
         post({ kind: 'result', requestId: req.requestId, request: 'debug', result });
         return;
       }
+      case 'cacheList': {
+        const result = { models: await listCachedModels() };
+        post({ kind: 'result', requestId: req.requestId, request: 'cacheList', result });
+        return;
+      }
+      case 'cacheDelete': {
+        const result = await deleteCachedModel(req.sourceKey);
+        post({ kind: 'result', requestId: req.requestId, request: 'cacheDelete', result });
+        return;
+      }
       case 'load': {
         if (req.debug) debugEnabled = true;
         if (req.reportPlacements) capturePlacementLog();
@@ -938,7 +949,7 @@ self.addEventListener('message', (e: MessageEvent<WorkerRequest>) => {
   if (req.kind === 'labRun') labLatest.note(req.slot, req.seq);
   if (req.kind === 'embedText' && req.supersede)
     labLatest.note(`text:${req.supersede.slot}`, req.supersede.seq);
-  if (req.kind === 'debug')
-    void handle(req); // at once, even while a run is in progress
+  if (req.kind === 'debug' || req.kind === 'cacheList' || req.kind === 'cacheDelete')
+    void handle(req); // at once, even while a run is in progress (the cache requests touch no session)
   else queue = queue.then(() => handle(req));
 });

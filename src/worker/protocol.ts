@@ -2,6 +2,7 @@
  * Typed messages between the UI and the inference worker. Every request carries a `requestId`; the
  * worker answers with exactly one `result` or `error` for it (plus `progress` / `notice` events on the way).
  */
+import type { CachedModel } from '../lib/cacheEntries';
 import type { GpuFacts, TableFetch } from '../lib/capacity';
 import type { GraphRole, Manifest } from '../lib/manifest';
 import type { NodePlacement } from '../lib/placements';
@@ -152,6 +153,19 @@ export interface DebugRequest {
   warmup?: number;
 }
 
+/** The model cache (src/worker/modelCache.ts): handled at once, not queued behind runs. */
+export interface CacheListRequest {
+  kind: 'cacheList';
+  requestId: number;
+}
+
+/** Removes one model folder's cached files; a model in use keeps working (its bytes are in memory). */
+export interface CacheDeleteRequest {
+  kind: 'cacheDelete';
+  requestId: number;
+  sourceKey: string;
+}
+
 export type WorkerRequest =
   | LoadRequest
   | TokenizeRequest
@@ -161,7 +175,9 @@ export type WorkerRequest =
   | EmbedTextRequest
   | LabRunRequest
   | CodePatchesRequest
-  | DebugRequest;
+  | DebugRequest
+  | CacheListRequest
+  | CacheDeleteRequest;
 
 export type RequestKind = WorkerRequest['kind'];
 
@@ -262,6 +278,15 @@ export interface DebugResult {
   times?: number[];
 }
 
+export interface CacheListResult {
+  models: CachedModel[];
+}
+
+export interface CacheDeleteResult {
+  files: number;
+  bytes: number;
+}
+
 export interface ResultByKind {
   load: LoadResult;
   tokenize: TokenizeResult;
@@ -272,6 +297,8 @@ export interface ResultByKind {
   labRun: LabRunResult;
   codePatches: CodePatchesResult;
   debug: DebugResult;
+  cacheList: CacheListResult;
+  cacheDelete: CacheDeleteResult;
 }
 
 // ---- responses (worker → UI) ----------------------------------------------------------------
@@ -291,6 +318,21 @@ export interface NoticeEvent {
   /** e.g. WebGPU failed and the worker switched to WASM */
   message: string;
   provider: Provider;
+}
+
+/** Why a verified file (or a folder's record) could not be stored in the model cache. */
+export interface CacheFailure {
+  /** 'quota': the browser refused for lack of space (QuotaExceededError) */
+  reason: 'quota' | 'error';
+  detail: string;
+}
+
+/**
+ * A load could not keep the model in Cache Storage (sent at most once per load). The load goes on: the model works
+ * from memory and is downloaded again next time. Its own kind, not a `notice`: those switch the provider.
+ */
+export interface CacheNoticeEvent extends CacheFailure {
+  kind: 'cacheNotice';
 }
 
 /** Debug (`reportPlacements`): where onnxruntime put the nodes of a session just created. */
@@ -325,4 +367,4 @@ export interface ErrorEvent {
 }
 
 export type WorkerResponse =
-  ProgressEvent | NoticeEvent | PlacementEvent | ReadyEvent | ResultEvent | ErrorEvent;
+  ProgressEvent | NoticeEvent | CacheNoticeEvent | PlacementEvent | ReadyEvent | ResultEvent | ErrorEvent;
