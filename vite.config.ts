@@ -4,6 +4,7 @@ import { defaultClientConditions, defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import tailwindcss from '@tailwindcss/vite';
 import { pwa } from './vite-plugins/pwa.ts';
+import { MODEL_ORIGINS_ENV, parseModelOrigins } from './src/lib/modelOrigins.ts';
 
 /**
  * onnxruntime-web runtime files served from our own origin under /ort/ (never a CDN).
@@ -12,14 +13,23 @@ import { pwa } from './vite-plugins/pwa.ts';
 const ORT_DIST = resolve(import.meta.dirname, 'node_modules/onnxruntime-web/dist');
 const ORT_FILES = ['ort-wasm-simd-threaded.asyncify.mjs', 'ort-wasm-simd-threaded.asyncify.wasm'];
 
+/**
+ * Origins besides the app's own that model folders may be loaded from (docs/HOSTING.md): none unless the build
+ * names them, e.g. TOKLIP_MODEL_ORIGINS="https://huggingface.co https://*.hf.co" npm run build. A malformed
+ * list stops the build with a message naming the entry.
+ */
+export const MODEL_ORIGINS = parseModelOrigins(process.env[MODEL_ORIGINS_ENV]);
+const modelSources = MODEL_ORIGINS.map((o) => ` ${o}`).join('');
+
 /** Headers for every response: cross-origin isolation (threads) and, outside dev, a strict CSP. */
 export const CSP = [
   "default-src 'self'",
   "script-src 'self' 'wasm-unsafe-eval'",
   "worker-src 'self'",
   "style-src 'self'",
-  "img-src 'self' blob: data:",
-  "connect-src 'self'",
+  // a URL model's sample thumbnails are <img>s from its origin
+  `img-src 'self' blob: data:${modelSources}`,
+  `connect-src 'self'${modelSources}`,
   "font-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
@@ -83,6 +93,8 @@ function cspMeta(): Plugin {
 
 export default defineConfig({
   base: './',
+  // the app refuses a model URL outside the CSP's list itself, with a message, before fetching anything
+  define: { __TOKLIP_MODEL_ORIGINS__: JSON.stringify(MODEL_ORIGINS) },
   plugins: [react(), tailwindcss(), ortRuntime(), cspMeta(), pwa(resolve(import.meta.dirname, 'public'))],
   // The non-bundled onnxruntime-web entry loads its runtime from env.wasm.wasmPaths (/ort/), so the 27 MB wasm
   // is not emitted a second time as a hashed asset.

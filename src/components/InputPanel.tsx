@@ -167,6 +167,9 @@ export function InputPanel() {
                 >
                   <img
                     src={s.url}
+                    // a URL model's samples: the page is cross-origin isolated (COEP require-corp), so an image
+                    // of another origin must be fetched with CORS
+                    crossOrigin={new URL(s.url).origin === location.origin ? undefined : 'anonymous'}
                     alt=""
                     className="aspect-square w-full rounded object-cover"
                     loading="lazy"

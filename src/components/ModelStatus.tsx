@@ -7,7 +7,10 @@ import { providerName } from '../lib/provider';
 import { dismissWorkerNotice, switchModel } from '../store/actions';
 import { useStore } from '../store/store';
 
-/** Load another model folder of this site (models/<id>/); the current model stays in use if that fails. */
+/**
+ * Load another model folder: one of this site (models/<id>/) or a URL (any host with CORS that this build's CSP
+ * allows); the current model stays in use if that fails.
+ */
 function ModelPicker({ current }: { current: string }) {
   const [value, setValue] = useState(current);
   const submit = (e: FormEvent) => {
@@ -25,7 +28,9 @@ function ModelPicker({ current }: { current: string }) {
         list="model-folders"
         value={value}
         onChange={(e) => setValue(e.target.value)}
-        className="w-36 rounded border border-slate-300 px-1 py-0.5 font-mono"
+        placeholder="name or https://…/folder/"
+        title="A model folder of this site (its name) or the URL of a model folder on another host"
+        className="w-56 rounded border border-slate-300 px-1 py-0.5 font-mono"
         data-testid="model-folder"
       />
       <datalist id="model-folders">

@@ -1,6 +1,8 @@
 /** A model folder on a web server: the app's own `models/` or any URL. Files are fetched; table rows use HTTP Range. */
+import { MODEL_ORIGINS } from '../../config/modelOrigins';
 import { RowReader, type TableSpec } from '../../lib/embeddingTable';
 import type { ManifestFile } from '../../lib/manifest';
+import { originRefusal } from '../../lib/modelOrigins';
 import { WorkerError } from '../errors';
 import type { ModelSource } from './types';
 
@@ -35,17 +37,69 @@ function isHtml(res: Response, path: string): boolean {
   return /^text\/html/i.test(res.headers.get('Content-Type') ?? '') && !/\.html?$/i.test(path);
 }
 
+/** The page's origin (the worker's is the same); none in unit tests without a location. */
+function ownOrigin(): string {
+  return typeof location === 'undefined' ? 'null' : location.origin;
+}
+
 export class HttpSource implements ModelSource {
   readonly cacheable = true;
+  private readonly crossOrigin: boolean;
 
-  /** @param key absolute URL of the folder, ending in '/' */
-  constructor(readonly key: string) {}
+  /**
+   * @param key absolute URL of the folder, ending in '/'
+   * @param pageOrigin the app's origin, always allowed
+   * @param allowedOrigins the other origins this build's CSP allows (TOKLIP_MODEL_ORIGINS)
+   */
+  constructor(
+    readonly key: string,
+    private readonly pageOrigin = ownOrigin(),
+    private readonly allowedOrigins: readonly string[] = MODEL_ORIGINS,
+  ) {
+    this.crossOrigin = new URL(key).origin !== pageOrigin;
+  }
+
+  /**
+   * Why a fetch of `path` threw. Cross-origin, fetch rejects with a bare TypeError both when the host does not
+   * answer and when its answer lacks CORS headers (the page may not tell which): say both, CORS first, since
+   * that is what a reachable static host most often lacks.
+   */
+  private fetchFailure(path: string, e: unknown): string {
+    if (!this.crossOrigin) return (e as Error).message;
+    const origin = new URL(this.key).origin;
+    return (
+      `the server at ${origin} does not allow cross-origin requests (CORS) for ${path}, or could not be reached ` +
+      `(${(e as Error).message}); a model host must answer with Access-Control-Allow-Origin, and any redirect ` +
+      `must stay within this build's allowed origins`
+    );
+  }
 
   async readManifest(): Promise<unknown> {
+    // checked here, before the first request, rather than left to the CSP: a blocked fetch only says "failed"
+    const refused = originRefusal(this.key, this.pageOrigin, this.allowedOrigins);
+    if (refused) throw new WorkerError('download', refused);
+    let res: Response;
     try {
-      const res = await fetch(new URL('manifest.json', this.key).href, { cache: 'no-cache' });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      if (isHtml(res, 'manifest.json')) throw new Error('no such model folder');
+      res = await fetch(new URL('manifest.json', this.key).href, { cache: 'no-cache' });
+    } catch (e) {
+      throw new WorkerError(
+        'manifest',
+        `could not read manifest.json: ${this.fetchFailure('manifest.json', e)}`,
+        'manifest.json',
+      );
+    }
+    try {
+      if (!res.ok)
+        throw new Error(
+          `HTTP ${res.status}${res.status === 404 ? ` (no manifest.json at ${this.key})` : ''}`,
+        );
+      if (isHtml(res, 'manifest.json')) {
+        throw new Error(
+          this.crossOrigin
+            ? `the server answered with an HTML page, not the file: no such model folder at ${this.key}`
+            : 'no such model folder',
+        );
+      }
       return await res.json();
     } catch (e) {
       throw new WorkerError(
@@ -61,7 +115,11 @@ export class HttpSource implements ModelSource {
     try {
       res = await fetch(new URL(f.path, this.key).href, { cache: 'no-cache' });
     } catch (e) {
-      throw new WorkerError('download', `could not download ${f.path}: ${(e as Error).message}`, f.path);
+      throw new WorkerError(
+        'download',
+        `could not download ${f.path}: ${this.fetchFailure(f.path, e)}`,
+        f.path,
+      );
     }
     if (!res.ok)
       throw new WorkerError('download', `could not download ${f.path}: HTTP ${res.status}`, f.path);
@@ -90,7 +148,7 @@ export class HttpSource implements ModelSource {
       } catch (e) {
         throw new WorkerError(
           'download',
-          `could not read rows of ${f.path}: ${(e as Error).message}`,
+          `could not read rows of ${f.path}: ${this.fetchFailure(f.path, e)}`,
           f.path,
         );
       }
@@ -104,7 +162,21 @@ export class HttpSource implements ModelSource {
           f.path,
         );
       }
-      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(res.headers.get('Content-Range') ?? '');
+      const contentRange = res.headers.get('Content-Range');
+      if (contentRange === null && res.type === 'cors') {
+        // Content-Range is not a CORS-safelisted response header: many static hosts allow CORS without
+        // exposing it (Access-Control-Expose-Headers). Then the 206 and the byte count are all there is to check.
+        const bytes = new Uint8Array(await res.arrayBuffer());
+        if (bytes.byteLength !== last - first + 1) {
+          throw new WorkerError(
+            'download',
+            `${f.path}: asked for bytes ${first}-${last} (${last - first + 1} bytes), the server sent ${bytes.byteLength}`,
+            f.path,
+          );
+        }
+        return bytes;
+      }
+      const range = /^bytes (\d+)-(\d+)\/(\d+|\*)$/.exec(contentRange ?? '');
       if (!range || Number(range[1]) !== first || Number(range[2]) !== last) {
         throw new WorkerError(
           'download',
