@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { ManifestFile } from '../../lib/manifest';
 import { sha256Hex } from '../../lib/sha256';
-import { DiskSource, folderPath } from './disk';
+import { DiskSource } from './disk';
 
 const entry = (path: string, bytes: number): ManifestFile => ({
   role: 'x',
@@ -10,7 +10,7 @@ const entry = (path: string, bytes: number): ManifestFile => ({
   sha256: '0'.repeat(64),
 });
 
-const file = (bytes: Uint8Array | string, name = 'f') => new File([bytes], name);
+const file = (bytes: Uint8Array<ArrayBuffer> | string, name = 'f') => new File([bytes], name);
 
 async function message(p: Promise<unknown> | (() => unknown)): Promise<string> {
   try {
@@ -22,11 +22,6 @@ async function message(p: Promise<unknown> | (() => unknown)): Promise<string> {
 }
 
 describe('DiskSource', () => {
-  it('keys files by their folder path without "." or empty segments', () => {
-    expect(folderPath('./a//b/./c.onnx')).toBe('a/b/c.onnx');
-    expect(folderPath('manifest.json')).toBe('manifest.json');
-  });
-
   it('reads and hashes manifest.json, and is never cached', async () => {
     const text = '{"schema_version": 1}';
     const src = new DiskSource('my model', [{ path: 'manifest.json', file: file(text) }]);

@@ -4,6 +4,7 @@
  * rows is never in memory as a whole. Nothing is put in Cache Storage: the files already are on this computer.
  */
 import { RowReader, type TableSpec } from '../../lib/embeddingTable';
+import { folderPath } from '../../lib/localFolder';
 import type { ManifestFile } from '../../lib/manifest';
 import { sha256Hex } from '../../lib/sha256';
 import { WorkerError } from '../errors';
@@ -12,17 +13,6 @@ import type { ModelSource } from './types';
 
 /** Bytes read per File.slice when a whole file is read (progress is reported after each). */
 const CHUNK_BYTES = 8 * 2 ** 20;
-
-/**
- * A manifest path as the folder's files are keyed: '/'-separated, without '.' or empty segments. The manifest's
- * validation already refused '..', absolute paths and schemes, so the result stays inside the folder.
- */
-export function folderPath(path: string): string {
-  return path
-    .split('/')
-    .filter((seg) => seg !== '' && seg !== '.')
-    .join('/');
-}
 
 export class DiskSource implements ModelSource {
   readonly cacheable = false;
