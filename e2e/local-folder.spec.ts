@@ -129,6 +129,58 @@ test.describe('a model folder from disk', () => {
     expect(consoleErrors).toEqual([]);
   });
 
+  test('the “Open folder from disk…” button walks the directory picker’s folder, sub-folders included', async ({
+    page,
+    ep,
+    consoleErrors,
+  }) => {
+    // Playwright cannot drive the native picker: this stand-in hands out the bundled model's files (fetched from
+    // the site) as directory and file handles, samples/ as a sub-folder.
+    await page.addInitScript(() => {
+      type Handle =
+        | { kind: 'file'; name: string; getFile(): Promise<File> }
+        | { kind: 'directory'; name: string; values(): AsyncGenerator<Handle> };
+      const dir = (name: string, children: Handle[]): Handle => ({
+        kind: 'directory',
+        name,
+        async *values() {
+          yield* children;
+        },
+      });
+      (window as unknown as { showDirectoryPicker: () => Promise<Handle> }).showDirectoryPicker =
+        async () => {
+          const base = new URL('models/toklip-tiny/', document.baseURI);
+          const m = (await (await fetch(new URL('manifest.json', base))).json()) as {
+            files: { path: string }[];
+            samples?: { file: string }[];
+          };
+          const paths = [
+            'manifest.json',
+            ...m.files.map((f) => f.path),
+            ...(m.samples ?? []).map((x) => x.file),
+          ];
+          const file = (path: string): Handle => ({
+            kind: 'file',
+            name: path.split('/').pop()!,
+            getFile: async () =>
+              new File([await (await fetch(new URL(path, base))).blob()], path.split('/').pop()!),
+          });
+          const top = paths.filter((p) => !p.includes('/')).map(file);
+          const sub = paths.filter((p) => p.startsWith('samples/')).map(file);
+          return dir('picked-tiny', [...top, dir('samples', sub), dir('.git', [])]);
+        };
+    });
+    await openApp(page, ep);
+    const button = page.getByRole('button', { name: 'Open folder from disk…' });
+    await button.focus();
+    await page.keyboard.press('Enter');
+    await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', 'picked-tiny');
+    await expect(page.getByTestId('model-source')).toContainText('disk: picked-tiny');
+    await expect(page.getByTestId('samples').locator('img').first()).toHaveAttribute('src', /^blob:/);
+    await addPicture(page, 'picked.png', testPicture(64, 64, 1));
+    expect(consoleErrors).toEqual([]);
+  });
+
   const broken: {
     name: string;
     edit: (dir: string) => void;
