@@ -78,7 +78,7 @@ export function InputPanel() {
   const samples = useMemo(
     () => (model.manifest ? modelSamples(model) : null),
     // eslint-disable-next-line react-hooks/exhaustive-deps -- the list changes only with the manifest
-    [model.manifest, model.baseUrl],
+    [model.manifest, model.baseUrl, model.sampleUrls],
   );
 
   useEffect(() => {

@@ -1,10 +1,16 @@
-import { useState, type FormEvent } from 'react';
+import { useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { MODELS } from '../config/models';
 import { gpuTensorLimit } from '../lib/capacity';
 import { formatBytes, formatMs } from '../lib/format';
 import { PREPROCESSING_MODES, preprocessingMode } from '../lib/manifest';
 import { providerName } from '../lib/provider';
 import { dismissWorkerNotice, switchModel } from '../store/actions';
+import {
+  hasDirectoryPicker,
+  openDroppedFolder,
+  openFolderFromInput,
+  openFolderWithPicker,
+} from '../store/localFolder';
 import { useStore } from '../store/store';
 
 /**
@@ -45,6 +51,68 @@ function ModelPicker({ current }: { current: string }) {
   );
 }
 
+/** A model folder on this computer: the directory picker where there is one, else a folder input. */
+function LocalFolderButton() {
+  const input = useRef<HTMLInputElement | null>(null);
+  const open = () => {
+    if (hasDirectoryPicker()) void openFolderWithPicker();
+    else input.current?.click();
+  };
+  return (
+    <>
+      <button
+        type="button"
+        className="btn text-xs"
+        onClick={open}
+        data-testid="model-open-folder"
+        title="Load a model folder (with its manifest.json) from this computer; you can also drop the folder here"
+      >
+        Open folder from disk…
+      </button>
+      <input
+        ref={(el) => {
+          input.current = el;
+          // not in React's DOM typings: set as attributes
+          el?.setAttribute('webkitdirectory', '');
+          el?.setAttribute('directory', '');
+        }}
+        type="file"
+        multiple
+        className="sr-only"
+        tabIndex={-1}
+        aria-label="Model folder from disk"
+        data-testid="model-folder-input"
+        onChange={(e) => {
+          if (e.target.files?.length) void openFolderFromInput(e.target.files);
+          e.target.value = '';
+        }}
+      />
+    </>
+  );
+}
+
+/** Dropping a model folder on the panel opens it, as the button does. */
+function useFolderDrop() {
+  const [over, setOver] = useState(false);
+  return {
+    over,
+    handlers: {
+      onDragOver: (e: DragEvent) => {
+        if (!e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setOver(true);
+      },
+      onDragLeave: () => setOver(false),
+      onDrop: (e: DragEvent) => {
+        if (!e.dataTransfer.types.includes('Files')) return;
+        e.preventDefault();
+        setOver(false);
+        void openDroppedFolder(e.dataTransfer.items);
+      },
+    },
+  };
+}
+
 /** Variant and memory figures of a large model (manifest `variant`/`memory`), against what this browser offers. */
 function ModelFacts() {
   const model = useStore((s) => s.model);
@@ -71,8 +139,10 @@ function ModelFacts() {
     const t = m.text.embedding_table;
     const how =
       model.textTable.mode === 'whole'
-        ? 'downloaded whole, sha256 verified'
-        : 'rows read by HTTP Range requests';
+        ? `${model.origin?.kind === 'disk' ? 'read' : 'downloaded'} whole, sha256 verified`
+        : model.origin?.kind === 'disk'
+          ? 'rows read from the file on disk as needed (size checked, not hashed)'
+          : 'rows read by HTTP Range requests';
     parts.push(`token table ${formatBytes(model.textTable.bytes)}${t ? ` (${t.dtype})` : ''}, ${how}`);
   }
   return (
@@ -110,11 +180,14 @@ export function ModelStatus() {
   const files = Object.values(model.files);
   const loaded = files.reduce((n, f) => n + f.loaded, 0);
   const total = files.reduce((n, f) => n + f.total, 0);
+  const drop = useFolderDrop();
+  const ring = drop.over ? ' rounded ring-2 ring-sky-400' : '';
   if (model.status === 'ready') {
     const m = model.manifest!;
     const mode = preprocessingMode(m.image);
+    const origin = model.origin;
     return (
-      <div className="space-y-2">
+      <div className={`space-y-2${ring}`} data-testid="model-panel" {...drop.handlers}>
         <WorkerNotice />
         {model.loadError ? (
           <div
@@ -135,6 +208,14 @@ export function ModelStatus() {
             {m.image.size} px input, {formatBytes(m.memory?.weights_bytes ?? total)} of weights verified
             (sha256) in {formatMs(model.loadMs ?? NaN)}.
             {m.description ? <span className="block text-slate-500">{m.description}</span> : null}
+            {origin ? (
+              <span className="block text-slate-500" data-testid="model-source" data-source={origin.kind}>
+                Source:{' '}
+                {origin.kind === 'disk'
+                  ? `disk: ${origin.name} (read from this computer, not cached)`
+                  : origin.url}
+              </span>
+            ) : null}
             <span className="block text-slate-500" data-testid="model-preprocessing" data-mode={mode}>
               Preprocessing: {PREPROCESSING_MODES[mode].label}; transparency{' '}
               {PREPROCESSING_MODES[mode].alpha === 'dropped'
@@ -143,19 +224,30 @@ export function ModelStatus() {
               ; EXIF rotation applied.
             </span>
           </p>
-          <ModelPicker current={model.id} />
+          <div className="flex flex-wrap items-center gap-1">
+            <ModelPicker current={origin?.kind === 'disk' ? '' : model.id} />
+            <LocalFolderButton />
+          </div>
         </div>
         <ModelFacts />
       </div>
     );
   }
   return (
-    <section aria-label="Model loading" className="rounded-lg border border-slate-200 bg-white p-4 shadow-sm">
+    <section
+      aria-label="Model loading"
+      className={`rounded-lg border border-slate-200 bg-white p-4 shadow-sm${ring}`}
+      data-testid="model-panel"
+      {...drop.handlers}
+    >
       <WorkerNotice />
       {model.status === 'error' ? (
         <div role="alert" className="rounded bg-red-50 p-2 text-sm text-red-800" data-testid="model-error">
           <strong>The model could not be loaded.</strong> {model.error?.message}
           {model.error?.file ? <span className="block text-xs">File: {model.error.file}</span> : null}
+          <span className="mt-1 block">
+            <LocalFolderButton />
+          </span>
         </div>
       ) : (
         <p className="text-sm text-slate-700" role="status">

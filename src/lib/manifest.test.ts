@@ -82,6 +82,26 @@ describe('validateManifest', () => {
     expect(p).toContain('manifest.files[1].sha256: expected 64 lower-case hex digits, got "ABC"');
   });
 
+  it('refuses every file path that could leave the model folder, naming the entry and the path', () => {
+    for (const bad of [
+      '../x.onnx',
+      'a/../../x.onnx',
+      '/etc/x.onnx',
+      'C:/x.onnx',
+      'file:x.onnx',
+      '..\\x.onnx',
+    ]) {
+      const m = sampleManifest();
+      (m.files as Record<string, unknown>[])[2]!.path = bad;
+      expect(problems(m)).toContain(
+        `manifest.files[2].path: expected a relative path inside the model folder (no '..', no scheme), got ${JSON.stringify(bad)}`,
+      );
+    }
+    const m = sampleManifest();
+    (m.files as Record<string, unknown>[])[2]!.path = 'sub/./x..onnx';
+    expect(problems(m).filter((p) => p.startsWith('manifest.files[2].path'))).toEqual([]);
+  });
+
   it('checks held-out samples: inside the folder, a known split, a sha256', () => {
     const good = {
       file: 'samples/x.jpg',

@@ -344,8 +344,12 @@ class Checker {
   }
 }
 
+/**
+ * A path that could leave the model folder: absolute, with a '..' segment or a scheme (also "C:"). Backslashes are
+ * refused too: a folder on disk is keyed by '/'-separated paths, and "..\\x" must not pass as a file name.
+ */
 const unsafePath = (path: string): boolean =>
-  path.startsWith('/') || path.split('/').includes('..') || /^[a-z]+:/i.test(path);
+  path.startsWith('/') || path.split('/').includes('..') || /^[a-z]+:/i.test(path) || path.includes('\\');
 
 const DATA_ROLE = /^(.+)_data_(\d+)$/;
 

@@ -10,8 +10,10 @@ import { errorMap, psnr, ssim } from '../lib/metrics';
 import { denormalise } from '../lib/preprocess';
 import { chooseProvider, parseProvider, providerName, type Provider } from '../lib/provider';
 import { probeWebGpu } from '../runtime/gpu';
+import { folderPath } from '../lib/localFolder';
 import { sha256Hex } from '../lib/sha256';
 import { InferenceClient, InferenceError } from '../worker/client';
+import type { DiskSourceSpec } from '../worker/protocol';
 import { ACTIVE_STATUSES, newPromptId, useStore, type ImageItem, type ModelState } from './store';
 
 export const client = new InferenceClient();
@@ -93,9 +95,8 @@ client.onCrashed((message) => {
     return;
   }
   restarts++;
-  const { model, provider } = get();
-  const entry = resolveModel(model.id || null);
-  setTimeout(() => void loadModel(entry.id, entry.path, provider.active ?? 'wasm', 'unfinished'), 100);
+  const { provider } = get();
+  setTimeout(() => void reloadInUse(provider.active ?? 'wasm', 'unfinished'), 100);
 });
 
 export function dismissWorkerNotice(): void {
@@ -110,6 +111,31 @@ function tableFetchParam(): TableFetch {
 
 function modelBaseUrl(path: string): string {
   return new URL(path, document.baseURI).href;
+}
+
+/** The folder on this computer the model in use was read from (null: a folder of this site), for reloads. */
+let diskInUse: DiskSourceSpec | null = null;
+
+/** Loads the model in use again (new provider, restarted worker), from wherever it came from. */
+function reloadInUse(provider: Provider, rerun: 'all' | 'unfinished'): Promise<void> {
+  if (diskInUse) return loadModel(diskInUse.name, '', provider, rerun, diskInUse);
+  const entry = resolveModel(get().model.id || null);
+  return loadModel(entry.id, entry.path, provider, rerun);
+}
+
+/** blob: URLs for the sample pictures a disk folder's manifest lists (those not in the folder are left out). */
+function diskSampleUrls(disk: DiskSourceSpec, samples: readonly ManifestSample[]): Record<string, string> {
+  const byPath = new Map(disk.files.map((f) => [folderPath(f.path), f.file]));
+  const out: Record<string, string> = {};
+  for (const s of samples) {
+    const file = byPath.get(folderPath(s.file));
+    if (file) out[s.file] = URL.createObjectURL(file);
+  }
+  return out;
+}
+
+function revokeSampleUrls(urls: Record<string, string> | undefined): void {
+  for (const url of Object.values(urls ?? {})) URL.revokeObjectURL(url);
 }
 
 /** Initial load: provider from the URL (?ep=) or auto, model from ?model=. */
@@ -133,6 +159,8 @@ export async function loadModel(
   path: string,
   provider: Provider,
   rerun: 'all' | 'unfinished' = 'all',
+  /** a folder on this computer instead of this site's `path` */
+  disk?: DiskSourceSpec,
 ): Promise<void> {
   const previous = get().model;
   const hadModel = previous.status === 'ready' && previous.manifest !== undefined;
@@ -146,7 +174,7 @@ export async function loadModel(
     const threadsParam = Number(new URLSearchParams(location.search).get('threads'));
     const threads = Number.isInteger(threadsParam) && threadsParam > 0 ? Math.min(threadsParam, hw) : hw;
     const r = await client.load({
-      source: { kind: 'http', baseUrl: modelBaseUrl(path) },
+      source: disk ?? { kind: 'http', baseUrl: modelBaseUrl(path) },
       provider,
       numThreads: crossOriginIsolated ? threads : 1,
       ortBaseUrl: new URL('ort/', document.baseURI).href,
@@ -156,13 +184,19 @@ export async function loadModel(
       tableFetch: tableFetchParam(),
     });
     const sameModel = previous.id === id && previous.manifest !== undefined;
+    const sampleUrls = disk ? diskSampleUrls(disk, r.manifest.samples ?? []) : undefined;
+    revokeSampleUrls(previous.sampleUrls);
+    diskInUse = disk ?? null;
     set((s) => ({
       model: {
         ...s.model,
         id,
         status: 'ready',
         manifest: r.manifest,
-        baseUrl: modelBaseUrl(path),
+        baseUrl: disk ? undefined : modelBaseUrl(path),
+        origin: disk ? { kind: 'disk', name: disk.name } : { kind: 'http', url: modelBaseUrl(path) },
+        manifestSha256: r.manifestSha256,
+        sampleUrls,
         codebook: new Float32Array(r.codebook),
         codeColours: new Uint8ClampedArray(r.codeColours),
         loadMs: r.downloadMs,
@@ -215,6 +249,11 @@ export async function loadModel(
   }
 }
 
+/** Loads a model folder picked on this computer (src/store/localFolder.ts), keeping the current one if that fails. */
+export async function loadDiskModel(disk: DiskSourceSpec): Promise<void> {
+  await loadModel(disk.name, '', get().provider.active ?? 'wasm', 'all', disk);
+}
+
 /** Loads another model folder of this site (models/<id>/), keeping the current one if that fails. */
 export async function switchModel(id: string): Promise<void> {
   const entry = resolveModel(id);
@@ -224,7 +263,7 @@ export async function switchModel(id: string): Promise<void> {
 
 /** Switch provider from the UI (null = automatic). Reloads sessions and re-runs the images. */
 export async function switchProvider(forced: Provider | null): Promise<void> {
-  const { provider, model } = get();
+  const { provider } = get();
   const adapter = provider.adapter ?? (await probeWebGpu());
   const choice = chooseProvider(adapter, forced);
   set((s) => ({ provider: { ...s.provider, forced, reason: choice.reason, notice: undefined } }));
@@ -232,8 +271,7 @@ export async function switchProvider(forced: Provider | null): Promise<void> {
   if (forced) url.searchParams.set('ep', forced);
   else url.searchParams.delete('ep');
   history.replaceState(null, '', url);
-  const entry = resolveModel(model.id || null);
-  await loadModel(entry.id, entry.path, choice.provider);
+  await reloadInUse(choice.provider, 'all');
 }
 
 // ---- images --------------------------------------------------------------------------------
@@ -431,22 +469,37 @@ export interface Sample extends ManifestSample {
   url: string;
 }
 
-/** The current model's held-out samples (manifest.samples), resolved against its folder. */
-export function modelSamples(model: Pick<ModelState, 'manifest' | 'baseUrl'>): Sample[] {
+/**
+ * The current model's held-out samples (manifest.samples), resolved against its folder; for a folder on this
+ * computer, those it holds, as blob: URLs.
+ */
+export function modelSamples(model: Pick<ModelState, 'manifest' | 'baseUrl' | 'sampleUrls'>): Sample[] {
   const list = model.manifest?.samples ?? [];
+  const urls = model.sampleUrls;
+  if (urls) return list.filter((s) => urls[s.file]).map((s) => ({ ...s, url: urls[s.file]! }));
   if (!model.baseUrl) return [];
   return list.map((s) => ({ ...s, url: new URL(s.file, model.baseUrl).href }));
 }
 
 export async function addSample(s: Sample): Promise<void> {
   try {
-    const res = await fetch(s.url);
-    if (!res.ok) throw new Error(`HTTP ${res.status}`);
-    const buf = await res.arrayBuffer();
+    // A disk model's sample is its File (the CSP's connect-src does not allow fetching blob: URLs).
+    const own = diskInUse?.files.find((f) => folderPath(f.path) === folderPath(s.file))?.file;
+    let buf: ArrayBuffer;
+    let type: string;
+    if (own) {
+      buf = await own.arrayBuffer();
+      type = own.type;
+    } else {
+      const res = await fetch(s.url);
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      buf = await res.arrayBuffer();
+      type = res.headers.get('content-type') ?? '';
+    }
     const got = await sha256Hex(buf);
     if (got !== s.sha256) throw new Error(`sha256 ${got.slice(0, 12)}… differs from the manifest's`);
     const name = s.file.split('/').pop() ?? s.file;
-    addFiles([new File([buf], name, { type: res.headers.get('content-type') ?? '' })]);
+    addFiles([new File([buf], name, { type })]);
   } catch (e) {
     announce(`The sample ${s.title} could not be loaded (${e instanceof Error ? e.message : String(e)}).`);
   }

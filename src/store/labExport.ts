@@ -41,12 +41,12 @@ function manifestSha256(baseUrl: string): Promise<string | null> {
 }
 
 async function modelInfo(): Promise<ModelInfo> {
-  const { manifest, baseUrl } = get().model;
+  const { manifest, baseUrl, manifestSha256: known } = get().model;
   if (!manifest) throw new Error('no model is loaded');
   return {
     id: manifest.id,
     display_name: manifest.display_name,
-    manifest_sha256: baseUrl ? await manifestSha256(baseUrl) : null,
+    manifest_sha256: known ?? (baseUrl ? await manifestSha256(baseUrl) : null),
     embed_dim: manifest.embed_dim,
     codebook_size: manifest.codebook.size,
     logit_scale: manifest.logit_scale,

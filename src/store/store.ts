@@ -75,8 +75,14 @@ export interface ModelState {
   id: string;
   status: 'idle' | 'loading' | 'ready' | 'error';
   manifest?: Manifest;
-  /** absolute URL of the model folder (manifest paths such as samples resolve against it) */
+  /** absolute URL of the model folder (manifest paths such as samples resolve against it); unset for disk */
   baseUrl?: string;
+  /** where the model was read from: a folder of a web server, or a folder on this computer (never cached) */
+  origin?: { kind: 'http'; url: string } | { kind: 'disk'; name: string };
+  /** sha256 of manifest.json when the worker read its bytes (disk) */
+  manifestSha256?: string;
+  /** a disk model's sample pictures: manifest path → blob: URL, revoked once another model replaces it */
+  sampleUrls?: Record<string, string>;
   files: Record<string, FileProgress>;
   error?: { message: string; file?: string };
   /** a later load (another folder or a reload) that failed while this model stayed in use */

@@ -59,7 +59,7 @@ interface Loaded {
   /** graph bytes kept until the lazy session is created */
   graphs: Map<GraphRole, Uint8Array>;
   /** external-data shards per graph, kept as long as the graph bytes */
-  shards: Map<GraphRole, { path: string; data: Uint8Array }[]>;
+  shards: Map<GraphRole, { path: string; data: Uint8Array | Blob }[]>;
   sessions: Partial<Record<GraphRole, Promise<ort.InferenceSession>>>;
   tokenizer: TextTokenizer;
   table: TableRows | null;
@@ -244,7 +244,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   }
 
   const graphs = new Map<GraphRole, Uint8Array>();
-  const shards = new Map<GraphRole, { path: string; data: Uint8Array }[]>();
+  const shards = new Map<GraphRole, { path: string; data: Uint8Array | Blob }[]>();
   for (const role of [
     'vq_encoder',
     'vq_decoder',
@@ -254,7 +254,11 @@ async function load(req: LoadRequest): Promise<LoadResult> {
   ] as const) {
     const b = byRole.get(role);
     if (b) graphs.set(role, b);
-    const data = externalDataFiles(manifest, role).map((f) => ({ path: f.path, data: byRole.get(f.role)! }));
+    // A source that can hand onnxruntime the file itself (disk) spares keeping the verified bytes until then.
+    const data = externalDataFiles(manifest, role).map((f) => ({
+      path: f.path,
+      data: source.blob?.(f) ?? byRole.get(f.role)!,
+    }));
     if (data.length) shards.set(role, data);
   }
 
@@ -314,6 +318,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
     codeColours: colours.buffer as ArrayBuffer,
     downloadMs: performance.now() - t0,
     fromCache: results.every((r) => r.fromCache) && (table?.fromCache ?? true),
+    manifestSha256: source.manifestSha256,
     textTable: table ? { mode: table.rows.mode, bytes: manifest.text.embedding_table!.bytes } : undefined,
     limits:
       state.provider === 'webgpu' && gpu

@@ -46,7 +46,21 @@ export interface HttpSourceSpec {
   baseUrl: string;
 }
 
-export type SourceSpec = HttpSourceSpec;
+/** One file of a folder picked on this computer; `path` is relative to the folder ('/'-separated, no folder name). */
+export interface DiskFile {
+  path: string;
+  file: File;
+}
+
+/** A model folder on this computer (directory picker, folder input or drop); Files are structured-cloned. */
+export interface DiskSourceSpec {
+  kind: 'disk';
+  /** the folder's name, for messages and the UI */
+  name: string;
+  files: DiskFile[];
+}
+
+export type SourceSpec = HttpSourceSpec | DiskSourceSpec;
 
 export interface LoadRequest {
   kind: 'load';
@@ -197,6 +211,8 @@ export interface LoadResult {
   /** tokenizer.json parsed ok */
   downloadMs: number;
   fromCache: boolean;
+  /** sha256 of manifest.json's bytes, when the source read them (disk; an HTTP folder's is fetched again) */
+  manifestSha256?: string;
   /** text.input "embeddings": how the token-embedding table is read */
   textTable?: { mode: 'whole' | 'range'; bytes: number };
   /** what the model was checked against: the WASM heap or the WebGPU device */

@@ -1,4 +1,5 @@
 import type { SourceSpec } from '../protocol';
+import { DiskSource } from './disk';
 import { HttpSource } from './http';
 import type { ModelSource } from './types';
 
@@ -9,8 +10,10 @@ export function openSource(spec: SourceSpec): ModelSource {
   switch (spec.kind) {
     case 'http':
       return new HttpSource(spec.baseUrl);
+    case 'disk':
+      return new DiskSource(spec.name, spec.files);
     default: {
-      const never: never = spec.kind;
+      const never: never = spec;
       throw new Error(`unknown model source ${JSON.stringify(never)}`);
     }
   }

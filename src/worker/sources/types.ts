@@ -22,4 +22,11 @@ export interface ModelSource {
   readFile(f: ManifestFile, onBytes: (loaded: number) => void): Promise<Uint8Array>;
   /** Rows of a token-embedding table read on demand (HTTP Range, File.slice…). */
   rows(f: ManifestFile, spec: TableSpec): RowReader;
+  /** sha256 of manifest.json's bytes once `readManifest` read them, where the source keeps them (disk). */
+  readonly manifestSha256?: string;
+  /**
+   * A Blob onnxruntime can read the (already verified) file from when it makes a session, so the worker need not
+   * keep the bytes until then (disk: the File itself). Absent: the worker keeps the bytes it read.
+   */
+  blob?(f: ManifestFile): Blob;
 }
