@@ -1,0 +1,40 @@
+/**
+ * The configurations bench/ab.mjs and bench/ab-cpu.mjs compare: name → { threads?, options, alt? }. `base` is the
+ * app's own WASM session options (src/worker/inference.worker.ts createSession); `alt*` read the stage's graph from
+ * BENCH_AB_DIR/<role>.onnx (an export variant) instead of the model folder.
+ */
+import { resolve } from 'node:path';
+import { APP_WASM_OPTIONS } from './browser-ort.mjs';
+
+const noExtra = { ...APP_WASM_OPTIONS };
+delete noExtra.extra;
+
+export const CONFIGS = {
+  base: { options: APP_WASM_OPTIONS },
+  // ORT's default: idle intra-op threads spin before they sleep
+  spin: { options: noExtra },
+  t1: { threads: 1, options: APP_WASM_OPTIONS },
+  extended: { options: { ...APP_WASM_OPTIONS, graphOptimizationLevel: 'extended' } },
+  basic: { options: { ...APP_WASM_OPTIONS, graphOptimizationLevel: 'basic' } },
+  nomem: { options: { ...APP_WASM_OPTIONS, enableMemPattern: false, enableCpuMemArena: false } },
+  // the exported graphs name their batch dimension B; the app feeds images one at a time
+  freedims: { options: { ...APP_WASM_OPTIONS, freeDimensionOverrides: { B: 1 } } },
+  freedimsspin: { options: { ...noExtra, freeDimensionOverrides: { B: 1 } } },
+  // SiLU left as Sigmoid + Mul instead of ORT's fused QuickGelu kernel
+  noquickgelu: {
+    options: {
+      ...APP_WASM_OPTIONS,
+      extra: { ...APP_WASM_OPTIONS.extra, optimization: { disable_specified_optimizers: 'QuickGeluFusion' } },
+    },
+  },
+  alt: { options: APP_WASM_OPTIONS, alt: true },
+  altfreedims: { options: { ...APP_WASM_OPTIONS, freeDimensionOverrides: { B: 1 } }, alt: true },
+};
+
+export function graphFor(folder, manifest, role, config) {
+  if (config.alt) {
+    if (!process.env.BENCH_AB_DIR) throw new Error('alt configurations need BENCH_AB_DIR');
+    return resolve(process.env.BENCH_AB_DIR, `${role}.onnx`);
+  }
+  return resolve(folder, manifest.files.find((f) => f.role === role).path);
+}
