@@ -11,15 +11,25 @@ delete noExtra.extra;
 
 export const CONFIGS = {
   base: { options: APP_WASM_OPTIONS },
-  // ORT's default: idle intra-op threads spin before they sleep
+  // Without the app's allow_spinning '0'. onnxruntime-web 1.30 runs every session on its global thread pool
+  // (its session log: "Using global/env threadpools since use_per_session_threads_ is false"), where per-session
+  // spinning options do not apply, so this should time the same as base.
   spin: { options: noExtra },
   t1: { threads: 1, options: APP_WASM_OPTIONS },
   extended: { options: { ...APP_WASM_OPTIONS, graphOptimizationLevel: 'extended' } },
   basic: { options: { ...APP_WASM_OPTIONS, graphOptimizationLevel: 'basic' } },
-  nomem: { options: { ...APP_WASM_OPTIONS, enableMemPattern: false, enableCpuMemArena: false } },
+  // onnxruntime-web passes !!option, so left unset both are OFF (native defaults: both on)
+  mem: { options: { ...APP_WASM_OPTIONS, enableMemPattern: true, enableCpuMemArena: true } },
+  memfreedims: {
+    options: {
+      ...APP_WASM_OPTIONS,
+      enableMemPattern: true,
+      enableCpuMemArena: true,
+      freeDimensionOverrides: { B: 1 },
+    },
+  },
   // the exported graphs name their batch dimension B; the app feeds images one at a time
   freedims: { options: { ...APP_WASM_OPTIONS, freeDimensionOverrides: { B: 1 } } },
-  freedimsspin: { options: { ...noExtra, freeDimensionOverrides: { B: 1 } } },
   // SiLU left as Sigmoid + Mul instead of ORT's fused QuickGelu kernel
   noquickgelu: {
     options: {
