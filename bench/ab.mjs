@@ -4,7 +4,7 @@
  * every configuration sees the same machine load: for each round, each configuration runs BENCH_AB_BATCH timed runs
  * of every stage in turn; medians over all rounds and the ratio to the first configuration are printed.
  * Configurations are named in BENCH_AB (comma-separated; `base` is the app's own session options); the catalogue is
- * CONFIGS below. A configuration may point a stage at another graph file (BENCH_AB_DIR/<role>.onnx) to compare
+ * CONFIGS in bench/ab-configs.mjs. A configuration may point a stage at another graph file (BENCH_AB_DIR/<role>.onnx) to compare
  * export variants. Not a test; the numbers are only as good as the machine is quiet.
  *
  * Env: BENCH_MODEL (toklip-tiny), BENCH_MODEL_DIR (public/models), BENCH_AB (base,spin), BENCH_AB_STAGES
