@@ -7,20 +7,34 @@
  *   (d) PyTorch eager on CPU (bench/torch_bench.py; the same graph wrappers the export uses),
  * all in one run on this machine: median and p90 over N runs after warm-up, ratio to (c), achieved GFLOP/s
  * (FLOPs counted per stage by torch.utils.flop_counter) and model bytes per dtype. Not a test: it prints a
- * Markdown table and saves it to bench/results/<date>-<host>.md.
+ * Markdown table and saves it to bench/results/<date>-<host>-<model>.md with the raw figures (.json) and a bar chart
+ * (.svg) next to it (bench/report.mjs builds both; bench/render.mjs re-renders them), then onnxruntime's per-op
+ * profile of every stage, browser WASM and native.
  *
  * Options (env): BENCH_RUNS (20), BENCH_WARMUP (3), BENCH_WEBGPU_RUNS (10), BENCH_SKIP=webgpu,wasm1,wasmN,drop,lab,ort,torch,
+ * profile,browser, BENCH_PROFILE_RUNS (5: profiled runs per stage), BENCH_PROFILE_THREADS (all cores), BENCH_TAG (appended to the result files' name),
  * BENCH_MODEL (toklip-tiny), BENCH_MODEL_DIR (public/models: the folder holding <BENCH_MODEL>/; a folder elsewhere
  * is hard-linked into dist/models/ for the browser and removed afterwards), BENCH_TORCH_CHECKPOINT / BENCH_TORCH_VQ /
  * BENCH_TORCH_VARIANT (official-layout weights for row (d), see bench/torch_bench.py), PYTHON (.venv/bin/python),
  * CHROMIUM_PATH (/usr/bin/chromium), BENCH_PORT (4179: the preview server's port).
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
+import { APP_WASM_OPTIONS, startLab } from './browser-ort.mjs';
+import { benchInput } from './inputs.mjs';
+import { benchMarkdown, benchSvg, hasChartRows, opTable, parseOrtProfile } from './report.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const MODEL = process.env.BENCH_MODEL ?? 'toklip-tiny';
@@ -28,6 +42,9 @@ const MODEL_DIR = resolve(process.env.BENCH_MODEL_DIR ?? resolve(ROOT, 'public/m
 const FOLDER = resolve(MODEL_DIR, MODEL);
 const RUNS = Number(process.env.BENCH_RUNS ?? 20);
 const WARMUP = Number(process.env.BENCH_WARMUP ?? 3);
+const PROFILE_RUNS = Number(process.env.BENCH_PROFILE_RUNS ?? 5);
+// all cores by default, as the timed rows; 1 separates kernel cost from thread wake-ups on a loaded machine
+const PROFILE_THREADS = Number(process.env.BENCH_PROFILE_THREADS ?? os.cpus().length);
 const WEBGPU_RUNS = Math.max(10, Number(process.env.BENCH_WEBGPU_RUNS ?? 10));
 const SKIP = new Set((process.env.BENCH_SKIP ?? '').split(',').filter(Boolean));
 const PYTHON = process.env.PYTHON ?? resolve(ROOT, '.venv/bin/python');
@@ -44,12 +61,6 @@ const STAGES = [
 ];
 
 const manifest = JSON.parse(readFileSync(resolve(FOLDER, 'manifest.json'), 'utf8'));
-const S = manifest.image.size;
-const { h, w } = manifest.grid;
-const L = manifest.text.context_length;
-// Official-layout folders feed the text tower table rows, not ids (docs/CONTRACT.md, "Large models").
-const TEXT_EMBEDS = manifest.text.input === 'embeddings';
-const TEXT_DIM = TEXT_EMBEDS ? manifest.text.embedding_table.dim : 0;
 
 const pct = (xs, p) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -59,29 +70,7 @@ const stats = (times) => ({ median: pct(times, 50), p90: pct(times, 90), n: time
 const log = (...a) => console.error('[bench]', ...a);
 
 /** The same inputs in every runtime (the worker's bench hook builds them identically). */
-function inputFor(role) {
-  if (role === 'vq_encoder') {
-    const px = new Float32Array(3 * S * S);
-    for (let i = 0; i < px.length; i++) px[i] = (i / px.length) * 2 - 1;
-    return { type: 'float32', data: px, dims: [1, 3, S, S] };
-  }
-  if (role === 'text_encoder' && TEXT_EMBEDS) {
-    // Latency does not depend on the values; small ones keep the activations in a realistic range.
-    const n = L * TEXT_DIM;
-    return {
-      type: 'float32',
-      data: Float32Array.from({ length: n }, (_, i) => -0.05 + (0.1 * i) / (n - 1)),
-      dims: [1, L, TEXT_DIM],
-    };
-  }
-  if (role === 'text_encoder')
-    return { type: 'int32', data: Int32Array.from({ length: L }, (_, i) => (i * 7 + 5) % 100), dims: [1, L] };
-  return {
-    type: 'int32',
-    data: Int32Array.from({ length: h * w }, (_, i) => (i * 37) % manifest.codebook.size),
-    dims: [1, h, w],
-  };
-}
+const inputFor = (role) => benchInput(manifest, role);
 
 const graphPath = (role) => resolve(FOLDER, manifest.files.find((f) => f.role === role).path);
 
@@ -365,6 +354,73 @@ async function labEditToPanels(page, runs, warmup) {
   return stats(times);
 }
 
+// ---- per-op profile ----------------------------------------------------------------------------------
+
+/**
+ * onnxruntime's own profiler on each stage, browser WASM (the app's session options and thread count, in a bare
+ * page: bench/browser-ort.mjs) and onnxruntime-node, each on fresh sessions after the timed rows (profiling slows
+ * every node a little, so these sessions are not timed). Returns per-stage op tables for the report.
+ */
+async function profileStages() {
+  const runs = PROFILE_RUNS;
+  const tables = {};
+  const lab = await startLab({ port: PORT + 10, chromiumPath: CHROMIUM_PATH, args: CHROMIUM.args });
+  let webLabel;
+  try {
+    const w = await lab.worker(PROFILE_THREADS);
+    for (const st of STAGES) {
+      log(`profile (browser WASM): ${st.name}…`);
+      const r = await w.create(st.role, graphPath(st.role), { ...APP_WASM_OPTIONS, enableProfiling: true });
+      webLabel = `browser WASM (${r.threads} thr)`;
+      const x = benchInput(manifest, st.role);
+      await w.time(st.role, x, 0, WARMUP); // warm-up runs are profiled too: they are dropped below
+      const events = parseOrtProfile(await w.profile(st.role, x, runs));
+      await w.release(st.role);
+      // the profiler keeps every run since the session began: only the last `runs` runs' nodes count
+      const perRun = events.length / (WARMUP + runs);
+      tables[st.name] = [{ label: webLabel, ...opTable(events.slice(Math.round(perRun * WARMUP)), runs) }];
+    }
+  } finally {
+    await lab.close();
+  }
+  let ort = null;
+  try {
+    ort = await import('onnxruntime-node');
+  } catch (e) {
+    log(`onnxruntime-node unavailable (${e.message}): no native profile`);
+  }
+  if (ort) {
+    const dir = mkdtempSync(resolve(os.tmpdir(), 'ort-profile-'));
+    try {
+      for (const st of STAGES) {
+        log(`profile (onnxruntime-node): ${st.name}…`);
+        const prefix = resolve(dir, st.role);
+        const sess = await ort.InferenceSession.create(graphPath(st.role), {
+          graphOptimizationLevel: 'all',
+          enableProfiling: true,
+          profileFilePrefix: prefix,
+          intraOpNumThreads: PROFILE_THREADS,
+        });
+        const x = inputFor(st.role);
+        for (let i = 0; i < WARMUP + runs; i++)
+          await sess.run({ [sess.inputNames[0]]: new ort.Tensor(x.type, x.data.slice(), x.dims) });
+        sess.endProfiling(); // the node binding returns nothing: the file is <prefix>_<date>.json
+        await sess.release();
+        const file = readdirSync(dir).find((f) => f.startsWith(`${st.role}_`) && f.endsWith('.json'));
+        const events = parseOrtProfile(readFileSync(resolve(dir, file), 'utf8'));
+        const perRun = events.length / (WARMUP + runs);
+        tables[st.name].push({
+          label: `onnxruntime-node (${PROFILE_THREADS} thr)`,
+          ...opTable(events.slice(Math.round(perRun * WARMUP)), runs),
+        });
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  return { runs, warmup: WARMUP, chromium: lab.version, tables };
+}
+
 // ---- report -------------------------------------------------------------------------------------------
 
 function machine() {
@@ -401,102 +457,64 @@ function modelBytes() {
   return by;
 }
 
-const fmt = (x) => (x === undefined ? '—' : x < 10 ? x.toFixed(2) : x.toFixed(1));
-
 async function main() {
   const started = new Date();
   const runtimes = [];
   if (!SKIP.has('browser')) runtimes.push(...(await benchBrowser()));
   const native = SKIP.has('ort') ? null : await benchOrtNode();
-  if (native) runtimes.push(native);
+  if (native) runtimes.push({ key: 'native', ...native });
   let torch = null;
   let torchFailure = null;
   if (!SKIP.has('torch')) {
     try {
       torch = benchTorch();
-      runtimes.push(torch);
+      runtimes.push({ key: 'torch', ...torch });
     } catch (e) {
       log(`PyTorch bench failed (${e.message}); set PYTHON to a Python with torch`);
       torchFailure = `row (d) PyTorch did not run: ${String(e.message).split('\n')[0]} (PYTHON=${PYTHON})`;
     }
   }
+  const profile = SKIP.has('profile') ? null : await profileStages();
 
-  const lines = [];
-  lines.push(`# Bench: ${manifest.display_name} (${MODEL}) — ${started.toISOString()}`, '');
-  lines.push(machine(), '');
-  lines.push(
-    `Per stage: median / p90 of ${RUNS} runs after ${WARMUP} warm-up runs (WebGPU: ${WEBGPU_RUNS} after 1), ms, batch 1, ` +
-      'wall time of session.run plus reading the output back (browser: inside the app’s worker). ' +
-      'Ratio = median / median of (c). GFLOP/s = counted FLOPs of the stage / median.',
-    '',
-  );
-  const flops = torch?.flops ?? {};
-  lines.push(
-    '| runtime | ' + STAGES.map((s) => `${s.name} ms (×c, GFLOP/s)`).join(' | ') + ' |',
-    '| --- | ' + STAGES.map(() => '---').join(' | ') + ' |',
-  );
-  for (const r of runtimes) {
-    const cells = STAGES.map((s) => {
-      const v = r.stages[s.name];
-      if (!v) return '—';
-      const ratio = native?.stages[s.name] ? v.median / native.stages[s.name].median : undefined;
-      const gf = flops[s.name] ? flops[s.name] / 1e9 / (v.median / 1000) : undefined;
-      return `${fmt(v.median)} / ${fmt(v.p90)} (${ratio === undefined ? '—' : ratio.toFixed(2) + '×'}, ${gf === undefined ? '—' : gf.toFixed(1)})`;
-    });
-    lines.push(`| ${r.label} | ${cells.join(' | ')} |`);
-  }
-  lines.push('');
-  lines.push(
-    'FLOPs per stage (torch.utils.flop_counter, multiply-add = 2): ' +
-      STAGES.map(
-        (s) => `${s.name} ${flops[s.name] ? (flops[s.name] / 1e9).toFixed(3) + ' GFLOP' : 'n/a'}`,
-      ).join(', '),
-  );
-  const mb = modelBytes();
-  lines.push(
-    'Model bytes per dtype (graphs with their external data + codebook as listed in the manifest): ' +
-      Object.entries(mb)
-        .map(([d, b]) => `${d} ${(b / 2 ** 20).toFixed(2)} MiB`)
-        .join(', '),
-  );
-  if (torch?.note) lines.push(torch.note);
-  if (torchFailure) lines.push(torchFailure);
-  const drops = runtimes.filter((r) => r.drop);
-  if (drops.length)
-    lines.push(
-      'Drop to all panels (the app, one sample photo at a time, median / p90 ms; target < 1000 ms for TokLIP-Tiny): ' +
-        drops
-          .map((r) => `${r.label.replace(/^\(b\) /, '')}: ${fmt(r.drop.median)} / ${fmt(r.drop.p90)}`)
-          .join('; '),
-    );
-  const labs = runtimes.filter((r) => r.lab);
-  if (labs.length)
-    lines.push(
-      'Lab edit → both panels (token lab: a 4×4 block set to a code / reset; decode + TokLIP + teacher on the ' +
-        're-decoded pixels in one worker request, until the picture and scores for the edited ids are painted; ' +
-        'median / p90 ms; target < 300 ms for TokLIP-Tiny): ' +
-        labs
-          .map((r) => `${r.label.replace(/^\(b\) /, '')}: ${fmt(r.lab.median)} / ${fmt(r.lab.p90)}`)
-          .join('; '),
-    );
-  if (SKIP.size)
-    lines.push(
-      `Rows not run (BENCH_SKIP): ${[...SKIP].join(', ')}` +
-        (process.env.BENCH_NOTE ? ` — ${process.env.BENCH_NOTE}` : ''),
-    );
-  lines.push(
-    'Notes: the WebGPU row uses whatever adapter this Chromium has; with SwiftShader it is a CPU emulation of a GPU ' +
-      'and says nothing about WebGPU on real hardware. Other processes on this machine (e.g. a training run) inflate ' +
-      'every number; compare rows of one run only.',
-  );
-  const md = lines.join('\n') + '\n';
+  const cpus = os.cpus();
+  const data = {
+    model: MODEL,
+    displayName: manifest.display_name,
+    started: started.toISOString(),
+    host: os.hostname(),
+    machine: { cpu: cpus[0]?.model ?? 'unknown', cores: cpus.length, lines: machine() },
+    runs: RUNS,
+    warmup: WARMUP,
+    webgpuRuns: WEBGPU_RUNS,
+    stages: STAGES.map((s) => s.name),
+    flops: torch?.flops ?? {},
+    modelBytes: modelBytes(),
+    runtimes: runtimes.map(({ key, label, stages, drop, lab }) => ({ key, label, stages, drop, lab })),
+    notes: [
+      ...(torch?.note ? [torch.note] : []),
+      ...(torchFailure ? [torchFailure] : []),
+      ...(SKIP.size
+        ? [
+            `Rows not run (BENCH_SKIP): ${[...SKIP].join(', ')}` +
+              (process.env.BENCH_NOTE ? ` — ${process.env.BENCH_NOTE}` : ''),
+          ]
+        : []),
+    ],
+    profile,
+  };
+  const md = benchMarkdown(data);
   const dir = resolve(ROOT, 'bench/results');
   mkdirSync(dir, { recursive: true });
   const host = os.hostname().replace(/[^\w.-]/g, '_');
-  const file = resolve(dir, `${started.toISOString().slice(0, 10)}-${host}-${MODEL}.md`);
-  writeFileSync(file, md);
+  const tag = process.env.BENCH_TAG ? `-${process.env.BENCH_TAG.replace(/[^\w.-]/g, '_')}` : '';
+  const base = resolve(dir, `${started.toISOString().slice(0, 10)}-${host}-${MODEL}${tag}`);
+  writeFileSync(`${base}.md`, md);
+  // raw figures, so the table and the chart can be re-rendered (node bench/render.mjs <file>.json)
+  writeFileSync(`${base}.json`, JSON.stringify(data, null, 1) + '\n');
+  const charted = hasChartRows(data);
+  if (charted) writeFileSync(`${base}.svg`, benchSvg(data));
   console.log(md);
-  console.log(`saved ${file}`);
+  console.log(`saved ${base}.{md,json${charted ? ',svg' : ''}}`);
 }
 
 main().catch((e) => {
