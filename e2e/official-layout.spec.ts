@@ -15,7 +15,8 @@
  *   TOKLIP_PARITY_DIR            folder holding the same model folders for onnxruntime-node (default public/models);
  *                                outside public/, a folder missing from dist/models is hard-linked there for the run
  *   TOKLIP_PARITY_WEBGPU_MODEL   the model of the @webgpu parity test (default: the last of TOKLIP_PARITY_MODELS)
- *   TOKLIP_PARITY_REFUSED_MODEL  a folder whose variant SwiftShader and WASM must refuse (default synthetic-official-fp16)
+ *   TOKLIP_PARITY_REFUSED_MODEL  a folder whose variant SwiftShader and WASM must refuse, exported with an int8 sibling
+ *                                (manifest.variants) that WASM opens instead (default synthetic-official-fp16)
  *   TOKLIP_PARITY_TIMEOUT_SCALE  multiplies every timeout here (full-depth TokLIP-S on SwiftShader WebGPU: 200; it took 55 min)
  *   TOKLIP_PARITY_MAX_ID_MISMATCH  fraction of VQ ids allowed to differ (default 0: identical). WASM's and the
  *                                native CPU's float kernels can flip an argmax where the two best codes are
@@ -385,7 +386,7 @@ async function expectRefusedAndStillUsable(
 }
 
 test.describe('variants this browser cannot run are refused politely; the model in use keeps working', () => {
-  test('WASM: an fp16 (WebGPU-only) folder and a model too large for the WASM heap', async ({
+  test('WASM: an fp16 (WebGPU-only) folder opens its int8 sibling, alone it is refused, as is a model too large for the WASM heap', async ({
     page,
     ep,
     request,
@@ -409,18 +410,25 @@ test.describe('variants this browser cannot run are refused politely; the model 
       { timeout: 60_000 * SCALE },
     );
 
-    await loadFolder(page, REFUSED_MODEL);
+    // The same export without its `variants` (a folder copied alone): refused, and told what to export.
+    await serveEdited(page, 'fp16-alone', REFUSED_MODEL, (x) => delete x.variants);
+    await loadFolder(page, 'fp16-alone');
     await expectRefusedAndStillUsable(
       page,
-      REFUSED_MODEL,
+      'fp16-alone',
       inUse,
-      ['runs on WebGPU only (variant.providers), but the app is using WASM', 'File: manifest.json'],
+      [
+        'runs on WebGPU only (variant.providers), but the app is using WASM',
+        'Export a variant that can',
+        'File: manifest.json',
+      ],
       m.image.size,
     );
 
     const need = 5 * 2 ** 30;
     await serveEdited(page, 'too-big-for-wasm', inUse, (x) => {
       (x.memory as Record<string, unknown>).peak_estimate_bytes = need;
+      delete x.variants; // its siblings are real folders that run: the app would open one of them instead
     });
     await loadFolder(page, 'too-big-for-wasm');
     const table = tableMode(m) === 'whole' ? m.text.embedding_table!.bytes : 0;
@@ -434,6 +442,27 @@ test.describe('variants this browser cannot run are refused politely; the model 
     await expect(page.locator('[data-testid="image-card"][data-name="before.png"]')).toHaveAttribute(
       'data-status',
       'done',
+    );
+
+    // With `variants` (several dtypes exported together) the best sibling WASM runs is opened instead: int8.
+    const int8 = refused.variants?.find((v) => v.dtype === 'int8');
+    expect(int8, `${REFUSED_MODEL} should list an int8 sibling in manifest.variants`).toBeTruthy();
+    const sibling = int8!.path.split('/').filter(Boolean).pop()!;
+    await loadFolder(page, REFUSED_MODEL);
+    await expect(page.getByTestId('model-variant-note')).toContainText(
+      'runs on WebGPU only (variant.providers)',
+      { timeout: 60_000 * SCALE },
+    );
+    await expect(page.getByTestId('model-variant-note')).toContainText('Opened its int8 export instead.');
+    await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', sibling);
+    await expect(page.getByTestId('model-source')).toContainText(`/models/${sibling}/`);
+    await page
+      .getByTestId('file-input')
+      .setInputFiles([{ name: 'switched.png', mimeType: 'image/png', buffer: picture(m.image.size, 4).png }]);
+    await expect(page.locator('[data-testid="image-card"][data-name="switched.png"]')).toHaveAttribute(
+      'data-status',
+      'done',
+      { timeout: 60_000 * SCALE },
     );
     expect(consoleErrors).toEqual([]);
   });
@@ -453,10 +482,11 @@ test.describe('variants this browser cannot run are refused politely; the model 
     expect(feature, `${REFUSED_MODEL} should require a WebGPU feature`).toBeTruthy();
     await openModel(page, ep, inUse);
 
-    await loadFolder(page, REFUSED_MODEL);
+    await serveEdited(page, 'fp16-alone', REFUSED_MODEL, (x) => delete x.variants);
+    await loadFolder(page, 'fp16-alone');
     await expectRefusedAndStillUsable(
       page,
-      REFUSED_MODEL,
+      'fp16-alone',
       inUse,
       [`needs the WebGPU feature "${feature}" (variant.requires)`, 'which this adapter'],
       m.image.size,
@@ -465,6 +495,7 @@ test.describe('variants this browser cannot run are refused politely; the model 
     const huge = 2 ** 40; // 1 TiB: beyond any device's maxBufferSize
     await serveEdited(page, 'tensor-too-big', inUse, (x) => {
       (x.memory as Record<string, unknown>).largest_tensor_bytes = huge;
+      delete x.variants;
     });
     await loadFolder(page, 'tensor-too-big');
     await expectRefusedAndStillUsable(

@@ -160,3 +160,22 @@ def test_q4_choice_within_a_run_budget_ranks_by_weight_error(exported: tuple[Pat
     e = rtn_relative_error(w)
     assert 0.02 < e < 0.2  # 16 levels over a Gaussian block's range: a few percent, never zero
     assert rtn_relative_error(np.ones((64, 48), np.float32)) < 1e-12  # a constant block is exact
+
+
+def test_every_exported_dtype_names_its_siblings(exported: tuple[Path, dict[str, np.ndarray]]) -> None:
+    """Several dtypes exported together: each manifest lists all of them as ../<folder>/, and each path is a
+    folder that exists beside it with that dtype (the app opens the best one the browser can run)."""
+    out, _ = exported
+    for dtype in DTYPES:
+        folder = out / f"shallow-{dtype}"
+        family = _manifest(out, dtype)["variants"]
+        assert sorted(v["dtype"] for v in family) == sorted(DTYPES)
+        for v in family:
+            sibling = (folder / v["path"]).resolve()
+            assert sibling.parent == out.resolve(), v
+            assert json.loads((sibling / "manifest.json").read_text())["variant"]["dtype"] == v["dtype"]
+    bad = _manifest(out, "q4")
+    for path in ("../../", "../a/b/", "shallow-fp32/", "/tmp/x/"):
+        bad["variants"] = [{"dtype": "fp32", "path": path}]
+        with pytest.raises(ValueError, match="sibling folder"):
+            validate_manifest(bad)

@@ -595,6 +595,14 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
             res = verify_folder(p.parent, ref)
             log(f"[verify] {d}: {json.dumps(res)}")
             add_to_manifest(p.parent, {"parity": res})
+    if len(written) > 1:
+        # Each folder names its siblings, so the app can open the best one the browser runs (src/lib/variants.ts).
+        family = [{"dtype": d, "path": f"../{p.parent.name}/"} for d, p in written.items()]
+        for p in written.values():
+            m = json.loads(p.read_text(encoding="utf-8"))
+            m["variants"] = family
+            write_manifest(p.parent, m)
+            validate_manifest(m, p.parent)
     for d, p in written.items():
         log(f"[size] {d}: {size_summary(p.parent)}")
     return written

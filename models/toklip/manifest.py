@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import hashlib
 import json
 import math
@@ -152,6 +154,13 @@ def validate_manifest(m: dict[str, Any], folder: Path | None = None) -> None:
         need(isinstance(smp.get("sha256"), str) and len(smp["sha256"]) == 64, f"samples[{i}].sha256 must be 64 hex chars")
         if folder is not None:
             need((folder / f).is_file() and sha256_file(folder / f) == smp["sha256"], f"samples[{i}]: {f} missing or sha256 mismatch")
+    variants = m.get("variants")
+    need(variants is None or isinstance(variants, list), "variants must be a list when present")
+    for i, v in enumerate(variants or []):
+        need(isinstance(v, dict) and isinstance(v.get("dtype"), str) and v["dtype"] != "",
+             f"variants[{i}].dtype must be a non-empty string")
+        need(isinstance(v.get("path"), str) and re.fullmatch(r"\.\./(?!\.\.?/)[A-Za-z0-9._-]+/", v["path"]) is not None,
+             f"variants[{i}].path must name a sibling folder as ../<folder>/, got {v.get('path')!r}")
     concepts = m.get("concepts")
     need(concepts is None or isinstance(concepts, list), "concepts must be a list when present")
     for i, c in enumerate(concepts or []):

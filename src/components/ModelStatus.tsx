@@ -202,6 +202,15 @@ export function ModelStatus() {
             <span className="block text-xs">Still using {m.display_name}.</span>
           </div>
         ) : null}
+        {model.variantNote ? (
+          <p
+            className="rounded bg-amber-50 p-2 text-xs text-amber-900"
+            role="status"
+            data-testid="model-variant-note"
+          >
+            {model.variantNote}
+          </p>
+        ) : null}
         <div className="flex flex-wrap items-start justify-between gap-2">
           <p className="text-xs text-slate-600" data-testid="model-ready" data-model-id={model.id}>
             {m.display_name}: {m.grid.h}×{m.grid.w} tokens from a {m.codebook.size}-code codebook,{' '}

@@ -149,6 +149,8 @@ export interface Manifest {
   samples?: ManifestSample[];
   /** The training data's concepts (optional; toklip-export writes the held-out ones): a zero-shot label set. */
   concepts?: ManifestConcept[];
+  /** Sibling folders of the same model in other dtypes (toklip-export with several --dtype). */
+  variants?: ManifestVariantRef[];
   memory?: MemorySpec;
   variant?: VariantSpec;
   metrics?: Record<string, unknown> | null;
@@ -174,6 +176,34 @@ export interface ManifestConcept {
   prompt: string;
   /** val: held out of training (no picture of it was trained on) */
   split: 'train' | 'val';
+}
+
+export interface ManifestVariantRef {
+  dtype: string;
+  /** `../<folder>/`, relative to this folder */
+  path: string;
+}
+
+/** A sibling folder, one level up: nothing else (no deeper paths, no `..` as the name). */
+export const SIBLING_PATH = /^\.\.\/(?!\.\.?\/)[A-Za-z0-9._-]+\/$/;
+
+function checkVariantRefs(c: Checker, m: Obj, P: string): void {
+  const variants = m.variants;
+  if (variants === undefined) return;
+  if (!Array.isArray(variants)) {
+    c.fail(`${P}.variants`, 'a list', variants);
+    return;
+  }
+  variants.forEach((x: unknown, i) => {
+    const S = `${P}.variants[${i}]`;
+    if (!isObj(x)) {
+      c.fail(S, 'an object', x);
+      return;
+    }
+    c.str(x, 'dtype', S, { nonEmpty: true });
+    const path = c.str(x, 'path', S, { nonEmpty: true });
+    if (path && !SIBLING_PATH.test(path)) c.fail(`${S}.path`, 'a sibling folder as ../<folder>/', path);
+  });
 }
 
 function checkConcepts(c: Checker, m: Obj, P: string): void {
@@ -598,6 +628,7 @@ export function validateManifest(json: unknown): Manifest {
   checkMemory(c, m, P);
   checkSamples(c, m, P);
   checkConcepts(c, m, P);
+  checkVariantRefs(c, m, P);
   const dp = m.default_prompts;
   if (!Array.isArray(dp) || !dp.every((p) => typeof p === 'string'))
     c.fail(`${P}.default_prompts`, 'a list of strings', dp);

@@ -113,6 +113,12 @@ function modelBaseUrl(path: string): string {
   return new URL(path, document.baseURI).href;
 }
 
+/** The id `resolveModel` maps back to this folder URL: the folder's name for this site's folders, else the URL. */
+function idForFolderUrl(url: string): string {
+  const name = url.split('/').filter(Boolean).pop() ?? url;
+  return modelBaseUrl(resolveModel(name).path) === url ? name : url;
+}
+
 /** The folder on this computer the model in use was read from (null: a folder of this site), for reloads. */
 let diskInUse: DiskSourceSpec | null = null;
 
@@ -183,18 +189,24 @@ export async function loadModel(
       reportPlacements: REPORT_PLACEMENTS,
       tableFetch: tableFetchParam(),
     });
-    const sameModel = previous.id === id && previous.manifest !== undefined;
+    // A sibling export opened instead of the folder asked for (manifest `variants`) is the model in use from now on.
+    const loadedUrl = r.variant?.url ?? modelBaseUrl(path);
+    const loadedId = r.variant ? idForFolderUrl(r.variant.url) : id;
+    const sameModel = previous.id === loadedId && previous.manifest !== undefined;
     const sampleUrls = disk ? diskSampleUrls(disk, r.manifest.samples ?? []) : undefined;
     revokeSampleUrls(previous.sampleUrls);
     diskInUse = disk ?? null;
     set((s) => ({
       model: {
         ...s.model,
-        id,
+        id: loadedId,
         status: 'ready',
         manifest: r.manifest,
-        baseUrl: disk ? undefined : modelBaseUrl(path),
-        origin: disk ? { kind: 'disk', name: disk.name } : { kind: 'http', url: modelBaseUrl(path) },
+        baseUrl: disk ? undefined : loadedUrl,
+        origin: disk ? { kind: 'disk', name: disk.name } : { kind: 'http', url: loadedUrl },
+        variantNote: r.variant
+          ? `${id} (${r.variant.from}) cannot run here: ${r.variant.why} Opened its ${r.variant.dtype} export instead.`
+          : undefined,
         manifestSha256: r.manifestSha256,
         sampleUrls,
         codebook: new Float32Array(r.codebook),
@@ -217,7 +229,9 @@ export async function loadModel(
     if (get().prompts.length === 0 || !sameModel) {
       set({ prompts: r.manifest.default_prompts.map((text) => ({ id: newPromptId(), text })) });
     }
-    announce(`${r.manifest.display_name} is ready on ${providerName(r.provider)}.`);
+    announce(
+      `${r.variant ? `The ${r.variant.dtype} export was opened instead. ` : ''}${r.manifest.display_name} is ready on ${providerName(r.provider)}.`,
+    );
     void refreshTextEmbeddings();
     // (Re)process the images already present (e.g. after a provider switch or a worker restart).
     enqueueImages(

@@ -79,6 +79,8 @@ export interface ModelState {
   baseUrl?: string;
   /** where the model was read from: a folder of a web server, or a folder on this computer (never cached) */
   origin?: { kind: 'http'; url: string } | { kind: 'disk'; name: string };
+  /** why a sibling export (manifest `variants`) is in use instead of the folder asked for */
+  variantNote?: string;
   /** sha256 of manifest.json when the worker read its bytes (disk) */
   manifestSha256?: string;
   /** a disk model's sample pictures: manifest path → blob: URL, revoked once another model replaces it */

@@ -42,6 +42,7 @@ import { WorkerError } from './errors';
 import { readVerified, type ReportProgress } from './modelFiles';
 import { deleteCachedModel, listCachedModels, ModelCache } from './modelCache';
 import { openSource, type ModelSource } from './sources';
+import { candidateVariants } from '../lib/variants';
 
 declare const self: DedicatedWorkerGlobalScope;
 
@@ -177,23 +178,63 @@ async function releaseAll(s: Loaded | null): Promise<void> {
   await Promise.all(pending.map((p) => p.then((sess) => sess.release()).catch(() => undefined)));
 }
 
-async function load(req: LoadRequest): Promise<LoadResult> {
-  const t0 = performance.now();
-  const numThreads = configureOrt(req);
-  const source = openSource(req.source);
+async function readManifest(source: ModelSource): Promise<Manifest> {
   const json = await source.readManifest();
-  let manifest: Manifest;
   try {
-    manifest = validateManifest(json);
+    return validateManifest(json);
   } catch (e) {
     throw new WorkerError('manifest', (e as Error).message, 'manifest.json');
   }
+}
 
-  // Before any download: can this browser run this variant at all? (The model in use stays if not.)
-  const mode = tableMode(manifest, req.tableFetch);
+async function load(req: LoadRequest): Promise<LoadResult> {
+  const t0 = performance.now();
+  const numThreads = configureOrt(req);
+  let source = openSource(req.source);
+  let manifest = await readManifest(source);
+
+  // Before any download: can this browser run this variant at all? If not, the best sibling export that can
+  // (manifest `variants`) is opened instead; if none can, the model in use stays.
   const gpu = req.provider === 'webgpu' ? await gpuFacts() : null;
+  let mode = tableMode(manifest, req.tableFetch);
+  let variant: LoadResult['variant'];
   const refused = refusal(manifest, { provider: req.provider, gpu, table: mode });
-  if (refused) throw new WorkerError('unsupported', refused, 'manifest.json');
+  if (refused) {
+    const tried: string[] = [];
+    for (const v of candidateVariants(manifest, req.provider, gpu)) {
+      const other = source.sibling?.(v.path);
+      if (!other) break;
+      let m: Manifest;
+      try {
+        m = await readManifest(other);
+      } catch (e) {
+        tried.push(`${v.dtype} (${v.path}): ${(e as Error).message}`);
+        continue;
+      }
+      const otherMode = tableMode(m, req.tableFetch);
+      const why = refusal(m, { provider: req.provider, gpu, table: otherMode });
+      if (why) {
+        tried.push(`${v.dtype} (${v.path}): ${why}`);
+        continue;
+      }
+      variant = {
+        from: manifest.variant?.dtype ?? 'this export',
+        dtype: v.dtype,
+        why: refused,
+        url: other.key,
+      };
+      [source, manifest, mode] = [other, m, otherMode];
+      break;
+    }
+    if (!variant) {
+      const others = tried.length
+        ? ` The other exports listed in its manifest cannot run here either: ${tried.join('; ')}.`
+        : manifest.variants?.length
+          ? ''
+          : ' Export a variant that can (toklip-export --dtype int8 or q4) and open that folder.';
+      throw new WorkerError('unsupported', `${refused}${others}`, 'manifest.json');
+    }
+  }
   const wasmRefused =
     req.provider === 'webgpu' ? refusal(manifest, { provider: 'wasm', gpu: null, table: mode }) : null;
 
@@ -319,6 +360,7 @@ async function load(req: LoadRequest): Promise<LoadResult> {
     downloadMs: performance.now() - t0,
     fromCache: results.every((r) => r.fromCache) && (table?.fromCache ?? true),
     manifestSha256: source.manifestSha256,
+    variant,
     textTable: table ? { mode: table.rows.mode, bytes: manifest.text.embedding_table!.bytes } : undefined,
     limits:
       state.provider === 'webgpu' && gpu

@@ -213,6 +213,11 @@ export interface LoadResult {
   fromCache: boolean;
   /** sha256 of manifest.json's bytes, when the source read them (disk; an HTTP folder's is fetched again) */
   manifestSha256?: string;
+  /**
+   * set when the folder asked for cannot run here and a sibling export (manifest `variants`) was opened instead:
+   * its dtype, the folder's URL, and why the one asked for was refused
+   */
+  variant?: { from: string; dtype: string; why: string; url: string };
   /** text.input "embeddings": how the token-embedding table is read */
   textTable?: { mode: 'whole' | 'range'; bytes: number };
   /** what the model was checked against: the WASM heap or the WebGPU device */

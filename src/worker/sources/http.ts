@@ -59,6 +59,10 @@ export class HttpSource implements ModelSource {
     this.crossOrigin = new URL(key).origin !== pageOrigin;
   }
 
+  sibling(path: string): HttpSource {
+    return new HttpSource(new URL(path, this.key).href, this.pageOrigin, this.allowedOrigins);
+  }
+
   /**
    * Why a fetch of `path` threw. Cross-origin, fetch rejects with a bare TypeError both when the host does not
    * answer and when its answer lacks CORS headers (the page may not tell which): say both, CORS first, since

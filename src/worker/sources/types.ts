@@ -29,4 +29,6 @@ export interface ModelSource {
    * keep the bytes until then (disk: the File itself). Absent: the worker keeps the bytes it read.
    */
   blob?(f: ManifestFile): Blob;
+  /** The folder at `path` (`../<folder>/`) beside this one, where the source can reach it (HTTP). */
+  sibling?(path: string): ModelSource;
 }
