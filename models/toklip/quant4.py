@@ -17,6 +17,7 @@ import logging
 import argparse
 import json
 import tempfile
+import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -105,7 +106,7 @@ def _min_cos(a: Sequence[np.ndarray], b: Sequence[np.ndarray]) -> float:
 def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.ndarray]], *,
                         target: float = Q4_TARGET_COS, max_kept_fraction: float = Q4_MAX_KEPT_FRACTION,
                         block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC,
-                        max_evaluations: int = 64,
+                        max_evaluations: int = 64, time_budget_s: float = 300.0,
                         log: Callable[[str], Any] = lambda _m: None) -> tuple[list[str], dict[str, Any]]:
     """Which MatMuls to keep fp32 so that the 4-bit graph's outputs stay within ``target`` cosine of the fp32
     graph's on ``feeds`` (calibration inputs, not the parity set).
@@ -113,8 +114,9 @@ def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.nda
     Each MatMul's cost is measured alone (only it 4-bit); then, greedily, the MatMul whose fp32 weights help the
     whole graph most is kept, up to ``max_kept_fraction`` of all MatMul weights, until the graph reaches
     ``target``. Where the cap, ``max_evaluations`` graph runs or a step that helps nothing comes first,
-    ``reached`` is false. A graph with more MatMuls than the run budget allows ranks them by weight rounding
-    error instead of one run each."""
+    ``reached`` is false; the run budget is also cut to what fits in about ``time_budget_s`` (from the time of
+    the first run). A graph with more MatMuls than the run budget allows ranks them by weight rounding error
+    instead of one run each."""
     import onnxruntime as ort
 
     so = ort.SessionOptions()
@@ -128,7 +130,11 @@ def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.nda
     def copy() -> onnx.ModelProto:
         return onnx.ModelProto.FromString(proto.SerializeToString())
 
+    t0 = time.perf_counter()
     ref = outputs(proto)
+    # Full-size towers take tens of seconds a run on a laptop CPU: the search gets about `time_budget_s` per graph.
+    run_s = time.perf_counter() - t0
+    max_evaluations = max(1, min(max_evaluations, int(time_budget_s / max(run_s, 1e-3))))
     sizes = weight_matmuls(proto)
     total = sum(sizes.values())
 
@@ -177,7 +183,8 @@ def choose_fp32_matmuls(proto: onnx.ModelProto, feeds: Sequence[dict[str, np.nda
                   "kept_fp32": kept, "kept_fp32_weight_fraction": round(sum(sizes[n] for n in kept) / total, 4),
                   "max_kept_fraction": max_kept_fraction, "matmuls": len(sizes), "tried": tried,
                   "single_matmul_cost": {n: round(cost[n], 6) for n in sorted(sizes, key=lambda n: -cost[n])[:8]},
-                  "cost": cost_kind, "graph_runs": evaluations + 2, "calibration_inputs": len(feeds)}
+                  "cost": cost_kind, "graph_runs": evaluations + 2, "max_graph_runs": max_evaluations + 2,
+                  "seconds_per_run": round(run_s, 2), "calibration_inputs": len(feeds)}
 
 
 def q4_config(block_size: int = Q4_BLOCK_SIZE, symmetric: bool = Q4_SYMMETRIC) -> dict[str, Any]:
