@@ -179,7 +179,7 @@ try {
     const heap1 = await heap();
     const rss1 = await browserRss(profile);
     // the worker's own time for the load (LoadResult.downloadMs), as the panel shows it
-    const workerLoad = /verified \(sha256\) in ([^.]+(?:\.\d+)?\s*\S+)/.exec(
+    const workerLoad = /verified \(sha256\) in ([\d.,]+\s*(?:ms|s)\b)/.exec(
       (await page.getByTestId('model-ready').textContent()) ?? '',
     )?.[1];
     const mode = await page
