@@ -8,6 +8,7 @@ import type { GraphRole, Manifest } from '../lib/manifest';
 import type { NodePlacement } from '../lib/placements';
 import type { PilMode } from '../lib/pngPixels';
 import type { Provider } from '../lib/provider';
+import type { SourceSpec } from './sources';
 
 export type ErrorCode =
   | 'manifest' // manifest missing, unparsable or invalid
@@ -40,27 +41,8 @@ export interface Timing {
 
 // ---- requests (UI → worker) --------------------------------------------------------------
 
-/** A model folder on a web server (the app's own or any URL with CORS); `baseUrl` is absolute and ends in '/'. */
-export interface HttpSourceSpec {
-  kind: 'http';
-  baseUrl: string;
-}
-
-/** One file of a folder picked on this computer; `path` is relative to the folder ('/'-separated, no folder name). */
-export interface DiskFile {
-  path: string;
-  file: File;
-}
-
-/** A model folder on this computer (directory picker, folder input or drop); Files are structured-cloned. */
-export interface DiskSourceSpec {
-  kind: 'disk';
-  /** the folder's name, for messages and the UI */
-  name: string;
-  files: DiskFile[];
-}
-
-export type SourceSpec = HttpSourceSpec | DiskSourceSpec;
+// Each model source declares its own spec (src/worker/sources/*.ts); the union is in sources/index.ts.
+export type { DiskFile, DiskSourceSpec, HttpSourceSpec, SourceSpec } from './sources';
 
 export interface LoadRequest {
   kind: 'load';

@@ -8,11 +8,24 @@ import { folderPath } from '../../lib/localFolder';
 import type { ManifestFile } from '../../lib/manifest';
 import { sha256Hex } from '../../lib/sha256';
 import { WorkerError } from '../errors';
-import type { DiskFile } from '../protocol';
 import type { ModelSource } from './types';
 
 /** Bytes read per File.slice when a whole file is read (progress is reported after each). */
 const CHUNK_BYTES = 8 * 2 ** 20;
+
+/** One file of a folder picked on this computer; `path` is relative to the folder ('/'-separated, no folder name). */
+export interface DiskFile {
+  path: string;
+  file: File;
+}
+
+/** A model folder on this computer (directory picker, folder input or drop); Files are structured-cloned. */
+export interface DiskSourceSpec {
+  kind: 'disk';
+  /** the folder's name, for messages and the UI */
+  name: string;
+  files: DiskFile[];
+}
 
 export class DiskSource implements ModelSource {
   readonly cacheable = false;

@@ -42,6 +42,12 @@ function ownOrigin(): string {
   return typeof location === 'undefined' ? 'null' : location.origin;
 }
 
+/** A model folder on a web server (the app's own or any URL with CORS); `baseUrl` is absolute and ends in '/'. */
+export interface HttpSourceSpec {
+  kind: 'http';
+  baseUrl: string;
+}
+
 export class HttpSource implements ModelSource {
   readonly cacheable = true;
   private readonly crossOrigin: boolean;

@@ -1,9 +1,13 @@
-import type { SourceSpec } from '../protocol';
-import { DiskSource } from './disk';
-import { HttpSource } from './http';
+import { DiskSource, type DiskSourceSpec } from './disk';
+import { HttpSource, type HttpSourceSpec } from './http';
 import type { ModelSource } from './types';
 
 export type { ModelSource } from './types';
+export type { DiskFile, DiskSourceSpec } from './disk';
+export type { HttpSourceSpec } from './http';
+
+/** What a load request names as the model's folder; adding a source adds its spec here and a case below. */
+export type SourceSpec = HttpSourceSpec | DiskSourceSpec;
 
 /** The one place that maps a load request's source to its reader. */
 export function openSource(spec: SourceSpec): ModelSource {
