@@ -243,3 +243,69 @@ test('zero-shot: ImageNet-1k with template-averaged class embeddings matches onn
     await ref.release();
   }
 });
+
+test('zero-shot: a labelled folder dropped on the panel is read in batches, its sub-folders are the labels', async ({
+  page,
+  ep,
+  consoleErrors,
+}) => {
+  test.skip(ep !== 'wasm', 'zero-shot runs the same graphs on both providers; the WASM project covers it');
+  expect(samplesInBuild(), 'the model folder bundles at least two samples').toBeGreaterThanOrEqual(2);
+  await openApp(page, ep);
+  const panel = page.getByTestId('zeroshot');
+  await panel.getByTestId('zs-toggle').click();
+  // Playwright cannot put directory entries into a drop: a stand-in webkitGetAsEntry hands out
+  // pets/<label>/<sample> over real Files, 1 entry per readEntries call (Chromium answers at most 100).
+  const labels = await page.evaluate(async (id) => {
+    const base = new URL(`models/${id}/`, document.baseURI);
+    const m = (await (await fetch(new URL('manifest.json', base))).json()) as {
+      samples: { file: string }[];
+    };
+    type Entry = { name: string; isFile: boolean; isDirectory: boolean } & Record<string, unknown>;
+    const dir = (name: string, children: Entry[]): Entry => ({
+      name,
+      isFile: false,
+      isDirectory: true,
+      createReader: () => {
+        let at = 0;
+        return {
+          readEntries: (ok: (b: Entry[]) => void) => {
+            const batch = children.slice(at, at + 1);
+            at += batch.length;
+            setTimeout(() => ok(batch), 0);
+          },
+        };
+      },
+    });
+    const file = (f: File): Entry => ({
+      name: f.name,
+      isFile: true,
+      isDirectory: false,
+      file: (ok: (x: File) => void) => ok(f),
+    });
+    const names: string[] = [];
+    const subs: Entry[] = [];
+    for (const [i, s] of m.samples.entries()) {
+      const blob = await (await fetch(new URL(s.file, base))).blob();
+      const name = s.file.split('/').pop()!;
+      names.push(`label-${i}`);
+      subs.push(dir(`label-${i}`, [file(new File([blob], name)), file(new File([blob], `copy-${name}`))]));
+    }
+    const root = dir('pets', subs);
+    const dt = new DataTransfer();
+    dt.items.add(new File(['x'], 'placeholder.txt'));
+    DataTransferItem.prototype.webkitGetAsEntry = function () {
+      return root as unknown as FileSystemEntry;
+    };
+    document
+      .querySelector('[data-testid="zs-dropzone"]')!
+      .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
+    return names;
+  }, DEFAULT_MODEL_ID);
+  const result = panel.getByTestId('zs-folder');
+  await expect(result).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
+  const appLabels = JSON.parse((await result.getAttribute('data-labels'))!) as string[];
+  expect([...appLabels].sort()).toEqual([...labels].sort());
+  await expect(panel.getByTestId('zs-folder-item')).toHaveCount(2 * labels.length);
+  expect(consoleErrors).toEqual([]);
+});
