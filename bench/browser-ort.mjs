@@ -181,4 +181,18 @@ export const APP_WASM_OPTIONS = {
   extra: { session: { intra_op: { allow_spinning: '0' }, inter_op: { allow_spinning: '0' } } },
 };
 
+/** Polls `url` until it answers 2xx (true) or `ms` pass (false). */
+export async function waitForServer(url, ms) {
+  const end = Date.now() + ms;
+  while (Date.now() < end) {
+    try {
+      if ((await fetch(url)).ok) return true;
+    } catch {
+      /* not yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}
+
 export const readJson = (p) => JSON.parse(readFileSync(p, 'utf8'));

@@ -15,6 +15,7 @@ import os from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
+import { waitForServer } from './browser-ort.mjs';
 
 const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const PORT = Number(process.env.LOCAL_FOLDER_PORT ?? 5391);
@@ -95,19 +96,6 @@ async function workerInspector(page) {
     const u = await send('Runtime.getHeapUsage');
     return { used: u.usedSize, backing: u.backingStorageSize ?? NaN };
   };
-}
-
-async function waitForServer(url, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return true;
-    } catch {
-      /* not up yet */
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return false;
 }
 
 const server = spawn(

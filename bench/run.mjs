@@ -32,7 +32,7 @@ import os from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from '@playwright/test';
-import { APP_WASM_OPTIONS, startLab } from './browser-ort.mjs';
+import { APP_WASM_OPTIONS, startLab, waitForServer } from './browser-ort.mjs';
 import { benchInput } from './inputs.mjs';
 import { benchMarkdown, benchSvg, hasChartRows, opTable, parseOrtProfile } from './report.mjs';
 
@@ -162,19 +162,6 @@ function benchTorch() {
 }
 
 // ---- (a)/(b) the browser --------------------------------------------------------------------------
-
-async function waitForServer(url, ms) {
-  const end = Date.now() + ms;
-  while (Date.now() < end) {
-    try {
-      if ((await fetch(url)).ok) return true;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 300));
-  }
-  return false;
-}
 
 async function benchBrowser() {
   if (!existsSync(resolve(ROOT, 'dist/index.html'))) {

@@ -12,6 +12,7 @@ import type { Page } from '@playwright/test';
 import { validateManifest } from '../src/lib/manifest';
 import { expect, openApp, test } from './fixtures';
 import { cosines, NodeReference, squarePicture } from './nodeReference';
+import { dropFolder, expectStillUsable } from './modelPanel';
 import { testPicture } from './png';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -49,13 +50,6 @@ const card = (page: Page, name: string) => page.locator(`[data-testid="image-car
 async function addPicture(page: Page, name: string, png: Buffer): Promise<void> {
   await page.getByTestId('file-input').setInputFiles([{ name, mimeType: 'image/png', buffer: png }]);
   await expect(card(page, name)).toHaveAttribute('data-status', 'done');
-}
-
-/** The bundled model is in use and processes an image. */
-async function expectStillUsable(page: Page, name: string): Promise<void> {
-  await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready');
-  await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', BUNDLED);
-  await addPicture(page, name, testPicture(96, 80, 2));
 }
 
 async function readCard(page: Page, name: string): Promise<{ ids: number[]; cosines: number[] }> {
@@ -187,54 +181,18 @@ test.describe('a model folder from disk', () => {
     consoleErrors,
   }) => {
     await openApp(page, ep);
-    // Playwright cannot put directory entries into a drop: the DataTransfer carries real Files, and a stand-in
-    // webkitGetAsEntry hands out a directory entry over them whose reader answers 3 entries per readEntries call
-    // (Chromium answers at most 100), so the app must keep reading until an empty batch.
-    await page.evaluate(async () => {
-      const base = new URL('models/toklip-tiny/', document.baseURI);
-      const m = (await (await fetch(new URL('manifest.json', base))).json()) as {
-        files: { path: string }[];
-        samples?: { file: string }[];
-      };
-      const paths = ['manifest.json', ...m.files.map((f) => f.path), ...(m.samples ?? []).map((x) => x.file)];
-      const files = new Map<string, File>();
-      for (const p of paths) {
-        files.set(p, new File([await (await fetch(new URL(p, base))).blob()], p.split('/').pop()!));
-      }
-      type Entry = { name: string; isFile: boolean; isDirectory: boolean } & Record<string, unknown>;
-      const fileEntry = (path: string): Entry => ({
-        name: path.split('/').pop()!,
-        isFile: true,
-        isDirectory: false,
-        file: (ok: (f: File) => void) => ok(files.get(path)!),
-      });
-      const dirEntry = (name: string, children: Entry[]): Entry => ({
-        name,
-        isFile: false,
-        isDirectory: true,
-        createReader: () => {
-          let at = 0;
-          return {
-            readEntries: (ok: (batch: Entry[]) => void) => {
-              const batch = children.slice(at, at + 3);
-              at += batch.length;
-              setTimeout(() => ok(batch), 0);
-            },
-          };
-        },
-      });
-      const top = paths.filter((p) => !p.includes('/')).map(fileEntry);
-      const sub = paths.filter((p) => p.startsWith('samples/')).map(fileEntry);
-      const root = dirEntry('dropped-tiny', [...top, dirEntry('samples', sub), dirEntry('.git', [])]);
-      const dt = new DataTransfer();
-      dt.items.add(files.get('manifest.json')!);
-      DataTransferItem.prototype.webkitGetAsEntry = function () {
-        return root as unknown as FileSystemEntry;
-      };
-      const panel = document.querySelector('[data-testid="model-panel"]')!;
-      panel.dispatchEvent(new DragEvent('dragover', { dataTransfer: dt, bubbles: true, cancelable: true }));
-      panel.dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    });
+    const m = JSON.parse(readFileSync(resolve(ROOT, 'public/models', BUNDLED, 'manifest.json'), 'utf8')) as {
+      files: { path: string }[];
+      samples?: { file: string }[];
+    };
+    const paths = ['manifest.json', ...m.files.map((f) => f.path), ...(m.samples ?? []).map((x) => x.file)];
+    await dropFolder(
+      page,
+      '[data-testid="model-panel"]',
+      'dropped-tiny',
+      Object.fromEntries(paths.map((p) => [p, `models/${BUNDLED}/${p}`])),
+      { batch: 3, extraDirs: ['.git'] },
+    );
     await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', 'dropped-tiny');
     await expect(page.getByTestId('model-source')).toContainText('disk: dropped-tiny');
     await expect(page.getByTestId('samples').locator('img').first()).toHaveAttribute('src', /^blob:/);

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import type { Page, Route } from '@playwright/test';
 import { testPicture } from './png';
+import { loadFolder, expectStillUsable } from './modelPanel';
 import { expect, openApp, test } from './fixtures';
 
 const BUNDLED = 'toklip-tiny';
@@ -36,24 +37,6 @@ function editManifest(edit: (m: Record<string, unknown>) => void): Tamper {
     edit(m);
     return Buffer.from(JSON.stringify(m));
   };
-}
-
-async function loadFolder(page: Page, id: string): Promise<void> {
-  await page.getByTestId('model-folder').fill(id);
-  await page.getByTestId('model-load').click();
-}
-
-/** The bundled model is in use and processes an image. */
-async function expectStillUsable(page: Page, name: string): Promise<void> {
-  await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready');
-  await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', BUNDLED);
-  await page
-    .getByTestId('file-input')
-    .setInputFiles([{ name, mimeType: 'image/png', buffer: testPicture(96, 80, 2) }]);
-  await expect(page.locator(`[data-testid="image-card"][data-name="${name}"]`)).toHaveAttribute(
-    'data-status',
-    'done',
-  );
 }
 
 test.describe('a broken model folder is refused, the model in use stays usable', () => {

@@ -31,6 +31,7 @@ import { bytesText, tableMode, WASM_HEAP_LIMIT_BYTES } from '../src/lib/capacity
 import { validateManifest, type Manifest } from '../src/lib/manifest';
 import { expect, test } from './fixtures';
 import { NodeReference, squarePng } from './nodeReference';
+import { loadFolder } from './modelPanel';
 import { expectPlacedOn } from './placements';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -355,11 +356,6 @@ async function serveEdited(page: Page, id: string, from: string, edit: (m: Recor
     edit(m);
     await route.fulfill({ response, body: JSON.stringify(m) });
   });
-}
-
-async function loadFolder(page: Page, id: string): Promise<void> {
-  await page.getByTestId('model-folder').fill(id);
-  await page.getByTestId('model-load').click();
 }
 
 /** The refusal names `parts`; the model in use stays and still processes a new picture. */

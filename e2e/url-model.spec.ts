@@ -18,8 +18,8 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { processAndCompare } from './processCheck';
-import { testPicture } from './png';
 import { serveStatic, type ServeOptions, type StaticServer } from './staticServer';
+import { loadFolder, expectStillUsable } from './modelPanel';
 import { expect, samplesInBuild, test } from './fixtures';
 
 const ROOT = resolve(import.meta.dirname, '..');
@@ -84,24 +84,6 @@ test.describe('model folders from a URL', () => {
   async function open(page: Page, query = ''): Promise<void> {
     await page.goto(`${app.url}?ep=wasm${query}`);
     await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready', { timeout: 120_000 });
-  }
-
-  async function loadFolder(page: Page, url: string): Promise<void> {
-    await page.getByTestId('model-folder').fill(url);
-    await page.getByTestId('model-load').click();
-  }
-
-  /** The bundled model is in use and processes an image. */
-  async function expectStillUsable(page: Page, name: string): Promise<void> {
-    await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready');
-    await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', BUNDLED);
-    await page
-      .getByTestId('file-input')
-      .setInputFiles([{ name, mimeType: 'image/png', buffer: testPicture(96, 80, 2) }]);
-    await expect(page.locator(`[data-testid="image-card"][data-name="${name}"]`)).toHaveAttribute(
-      'data-status',
-      'done',
-    );
   }
 
   test('a folder on an allowed host with CORS: loads from there, same numbers as onnxruntime-node', async ({

@@ -12,6 +12,7 @@ import type { Locator, Page } from '@playwright/test';
 import { DEFAULT_MODEL_ID } from '../src/config/models';
 import { cosines, MODELS_DIR, NodeReference } from './nodeReference';
 import { expect, openApp, samplesInBuild, test } from './fixtures';
+import { dropFolder } from './modelPanel';
 
 /** A folder name from a sample's title ("Photo: x" → "a photo of x"); path separators and the like dropped. */
 function labelOf(title: string): string {
@@ -254,54 +255,17 @@ test('zero-shot: a labelled folder dropped on the panel is read in batches, its 
   await openApp(page, ep);
   const panel = page.getByTestId('zeroshot');
   await panel.getByTestId('zs-toggle').click();
-  // Playwright cannot put directory entries into a drop: a stand-in webkitGetAsEntry hands out
-  // pets/<label>/<sample> over real Files, 1 entry per readEntries call (Chromium answers at most 100).
-  const labels = await page.evaluate(async (id) => {
-    const base = new URL(`models/${id}/`, document.baseURI);
-    const m = (await (await fetch(new URL('manifest.json', base))).json()) as {
-      samples: { file: string }[];
-    };
-    type Entry = { name: string; isFile: boolean; isDirectory: boolean } & Record<string, unknown>;
-    const dir = (name: string, children: Entry[]): Entry => ({
-      name,
-      isFile: false,
-      isDirectory: true,
-      createReader: () => {
-        let at = 0;
-        return {
-          readEntries: (ok: (b: Entry[]) => void) => {
-            const batch = children.slice(at, at + 1);
-            at += batch.length;
-            setTimeout(() => ok(batch), 0);
-          },
-        };
-      },
-    });
-    const file = (f: File): Entry => ({
-      name: f.name,
-      isFile: true,
-      isDirectory: false,
-      file: (ok: (x: File) => void) => ok(f),
-    });
-    const names: string[] = [];
-    const subs: Entry[] = [];
-    for (const [i, s] of m.samples.entries()) {
-      const blob = await (await fetch(new URL(s.file, base))).blob();
-      const name = s.file.split('/').pop()!;
-      names.push(`label-${i}`);
-      subs.push(dir(`label-${i}`, [file(new File([blob], name)), file(new File([blob], `copy-${name}`))]));
-    }
-    const root = dir('pets', subs);
-    const dt = new DataTransfer();
-    dt.items.add(new File(['x'], 'placeholder.txt'));
-    DataTransferItem.prototype.webkitGetAsEntry = function () {
-      return root as unknown as FileSystemEntry;
-    };
-    document
-      .querySelector('[data-testid="zs-dropzone"]')!
-      .dispatchEvent(new DragEvent('drop', { dataTransfer: dt, bubbles: true, cancelable: true }));
-    return names;
-  }, DEFAULT_MODEL_ID);
+  // pets/<label>/{sample, copy-sample}, one entry per readEntries call
+  const samples = new NodeReference(DEFAULT_MODEL_ID).manifest.samples!;
+  const labels = samples.map((_, i) => `label-${i}`);
+  const files: Record<string, string> = {};
+  samples.forEach((s, i) => {
+    const name = s.file.split('/').pop()!;
+    const url = `models/${DEFAULT_MODEL_ID}/${s.file}`;
+    files[`label-${i}/${name}`] = url;
+    files[`label-${i}/copy-${name}`] = url;
+  });
+  await dropFolder(page, '[data-testid="zs-dropzone"]', 'pets', files, { batch: 1 });
   const result = panel.getByTestId('zs-folder');
   await expect(result).toHaveAttribute('data-state', 'done', { timeout: 120_000 });
   const appLabels = JSON.parse((await result.getAttribute('data-labels'))!) as string[];
