@@ -7,7 +7,9 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
 - Images go through the official TokLIP preprocessing (Pillow bicubic shortest side + centre crop), so the
   app has one code path. VQ crops are resized with Pillow's bicubic too: v1 trained on bilinear (softer)
   crops and was evaluated on bicubic ones.
-- VQ: 4096 codes (v1: 1024), crops sampled at the scale the model sees whole photos at, more photo share.
+- VQ: 2048 codes (v1: 1024), crops sampled at the scale the model sees whole photos at, more photo share;
+  batches of 20 instead of 32 for more updates at the same compute (the first v2 run was still gaining
+  about 1 dB per 500 steps when it stopped).
 - Teacher: 192 concepts per batch (v1: 96; more negatives), logit scale/bias in their own parameter group with a
   20x learning rate (v1's stayed at their initial 10/-10), and a uniformity term (Wang & Isola 2020) on
   image and text embeddings against the low-rank collapse v1 showed.
@@ -47,22 +49,22 @@ from .train import (PairBatches, Progress, _resume, _snapshot, finish_stage, loa
 
 @dataclass(frozen=True)
 class ScheduleV2:
-    vq_steps: int = 1700
-    vq_batch: int = 32
+    vq_steps: int = 2400
+    vq_batch: int = 20
     vq_res: int = 64
     vq_hires_steps: int = 150
     vq_hires_batch: int = 12
     vq_lr: float = 4e-4
-    photo_share: float = 0.75
+    photo_share: float = 0.85
     teacher_steps: int = 400
     teacher_batch: int = 192
     teacher_lr: float = 5e-4
     scale_lr_mult: float = 20.0
     uniform_weight: float = 0.1
-    sem_steps: int = 450
-    sem_batch: int = 64
+    sem_steps: int = 550
+    sem_batch: int = 48
     sem_lr: float = 5e-4
-    distill_weight: float = 2.0
+    distill_weight: float = 3.0
     max_per_concept: int = 2
     vocab_size: int = 4096
     snapshot_every: int = 50
