@@ -12,6 +12,9 @@ from .targets import TARGETS, target_status
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4f}"
+    if isinstance(v, dict):  # e.g. per-source rows: "noto: n 120, toklip 0.0500; …"
+        return "; ".join(f"{k}: {_fmt(x) if not isinstance(x, dict) else ', '.join(f'{a} {_fmt(b)}' for a, b in x.items())}"
+                         for k, x in v.items())
     return "n/a" if v is None else str(v)
 
 

@@ -72,6 +72,21 @@ def pooled_recall(txt: np.ndarray, img: np.ndarray, k: int = 1, i2t: bool = Fals
     return float(np.mean(vals))
 
 
+def by_source(reps: list[Pair], txt: np.ndarray, img: np.ndarray, tea: np.ndarray | None,
+              min_concepts: int = 20) -> dict[str, dict[str, float | int]]:
+    """Per source with at least ``min_concepts`` held-out concepts: concept count, TokLIP and teacher R@1."""
+    out: dict[str, dict[str, float | int]] = {}
+    for src in sorted({p.source for p in reps}):
+        idx = [i for i, p in enumerate(reps) if p.source == src]
+        if len(idx) < min_concepts:
+            continue
+        row: dict[str, float | int] = {"n": len(idx), "toklip": round(pooled_recall(txt[idx], img[idx]), 4)}
+        if tea is not None:
+            row["teacher"] = round(pooled_recall(txt[idx], tea[idx]), 4)
+        out[src] = row
+    return out
+
+
 def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 0,
              data_v2: Path | None = None) -> dict[str, Any]:
     t0 = time.time()
@@ -126,6 +141,11 @@ def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 
         m["toklip_over_teacher_r1"] = ((m["toklip_t2i_r1"] + m["toklip_i2t_r1"]) / 2) / teacher_r1 if teacher_r1 else None
         m["toklip_teacher_image_cos"] = float(np.mean(np.sum(tok_img * tea, axis=1)))
         m["teacher_participation_ratio"] = participation_ratio(tea)
+        if data_v2 and v1:
+            m["v1pool_teacher_t2i_r1"] = pooled_recall(txt[v1], tea[v1])
+    # Where retrieval works and where it does not: R@1 within each source's own held-out concepts (a pool per
+    # source, so a small source is not judged against a large one). Diagnostic, not a target.
+    m["t2i_r1_by_source"] = by_source(reps, txt, tok_img, tea)
 
     if data_v2:
         held = one_per_concept(load_pairs(data_v2, "heldout_style"), rep_only=False)[:limit]
