@@ -150,13 +150,21 @@ export function benchMarkdown(data) {
       'Drop to all panels (the app, one sample photo at a time, median / p90 ms; target < 1000 ms for TokLIP-Tiny): ' +
         drops.map((r) => `${short(r)}: ${fmtMs(r.drop.median)} / ${fmtMs(r.drop.p90)}`).join('; '),
     );
+  // older result files have no worker split
+  const labWorker = (w) =>
+    w
+      ? ` (in the worker, medians: decode ${fmtMs(w.decode.median)}, TokLIP ${fmtMs(w.embed.median)}` +
+        `${w.teacher.n ? `, teacher ${fmtMs(w.teacher.median)}` : ''}, total ${fmtMs(w.total.median)})`
+      : '';
   const labs = data.runtimes.filter((r) => r.lab);
   if (labs.length)
     lines.push(
       'Lab edit → both panels (token lab: a 4×4 block set to a code / reset; decode + TokLIP + teacher on the ' +
         're-decoded pixels in one worker request, until the picture and scores for the edited ids are painted; ' +
         'median / p90 ms; target < 300 ms for TokLIP-Tiny): ' +
-        labs.map((r) => `${short(r)}: ${fmtMs(r.lab.median)} / ${fmtMs(r.lab.p90)}`).join('; '),
+        labs
+          .map((r) => `${short(r)}: ${fmtMs(r.lab.median)} / ${fmtMs(r.lab.p90)}${labWorker(r.lab.worker)}`)
+          .join('; '),
     );
   lines.push(...notes.filter((n) => n.startsWith('Rows not run')));
   lines.push(

@@ -10,16 +10,10 @@ import type { PilMode } from '../src/lib/pngPixels';
 import { preprocess } from '../src/lib/preprocess';
 import { rankAll, spearman } from '../src/lib/ranking';
 import { formatPercent } from '../src/lib/format';
+import { json } from './labPage';
 import { cosines, NodeReference } from './nodeReference';
 import { expect, openApp, samplesInBuild, test } from './fixtures';
 
-async function json<T>(loc: Locator, name: string): Promise<T> {
-  const v = await loc.getAttribute(name);
-  expect(v, `${name} is shown`).not.toBeNull();
-  return JSON.parse(v!) as T;
-}
-
-/** RGBA of a file of the model folder through the app's own decoder (window.__toklipDebug.decode, ?debug=1). */
 async function appDecode(
   page: Page,
   url: string,

@@ -4,57 +4,14 @@
  * re-decoded pixels (the app's own pixels, so each graph is compared on its own input); undo restores the exact
  * ids and scores; and the same through the keyboard alone.
  */
-import type { Locator, Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { DEFAULT_MODEL_ID } from '../src/config/models';
 import { cellBox, cropRgba, patchRuns } from '../src/lib/codePatches';
 import { chwToRgba, preprocess } from '../src/lib/preprocess';
 import { codesByUsage } from '../src/lib/tokenEdit';
+import { drawn, json, loadSample, settled } from './labPage';
 import { cosines, NodeReference, readManifest } from './nodeReference';
 import { expect, openApp, test } from './fixtures';
-
-async function json<T>(loc: Locator, name: string): Promise<T> {
-  const v = await loc.getAttribute(name);
-  expect(v, `${name} is shown`).not.toBeNull();
-  return JSON.parse(v!) as T;
-}
-
-/** The first bundled sample, processed. */
-async function loadSample(page: Page): Promise<Locator> {
-  const samples = page.getByTestId('samples').getByRole('button');
-  await expect(samples.first(), 'the build bundles samples (public/samples)').toBeVisible();
-  await samples.first().click();
-  const card = page.getByTestId('image-card').first();
-  await expect(card).toHaveAttribute('data-status', 'done');
-  await expect(card).toHaveAttribute('data-cosines', /\[/);
-  return card;
-}
-
-/** The lab shows results for exactly the ids it shows (data-lab-cosines is only set then) and nothing is running. */
-async function settled(lab: Locator): Promise<void> {
-  await expect(lab).toHaveAttribute('data-lab-cosines', /\[/);
-  await expect(lab).toHaveAttribute('data-lab-state', 'idle');
-}
-
-async function canvasRgba(canvas: Locator): Promise<number[]> {
-  return canvas.evaluate((c: HTMLCanvasElement) =>
-    Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data),
-  );
-}
-
-/**
- * PixelCanvas draws in an effect, just after the render that set the lab's attributes: wait until `canvas` is
- * drawn and `ready` holds for its pixels, then return them.
- */
-async function drawn(canvas: Locator, ready: (px: number[]) => boolean = () => true): Promise<number[]> {
-  let px: number[] = [];
-  await expect
-    .poll(async () => {
-      px = await canvasRgba(canvas);
-      return px[3] === 255 && ready(px);
-    })
-    .toBe(true);
-  return px;
-}
 
 const same = (a: number[], b: number[]) => a.length === b.length && a.every((v, i) => v === b[i]);
 

@@ -13,49 +13,11 @@ import { decode as decodePng } from 'fast-png';
 import { DEFAULT_MODEL_ID } from '../src/config/models';
 import { parseNpy } from '../src/lib/labExport';
 import { chwToRgba } from '../src/lib/preprocess';
+import { drawn, json, loadSample, settled } from './labPage';
 import { cosines, MODELS_DIR, NodeReference } from './nodeReference';
 import { expect, openApp, test } from './fixtures';
 
 const ARTIFACTS = resolve(import.meta.dirname, 'artifacts');
-
-async function json<T>(loc: Locator, name: string): Promise<T> {
-  const v = await loc.getAttribute(name);
-  expect(v, `${name} is shown`).not.toBeNull();
-  return JSON.parse(v!) as T;
-}
-
-async function loadSample(page: Page): Promise<Locator> {
-  const samples = page.getByTestId('samples').getByRole('button');
-  await expect(samples.first(), 'the build bundles samples (public/samples)').toBeVisible();
-  await samples.first().click();
-  const card = page.getByTestId('image-card').first();
-  await expect(card).toHaveAttribute('data-status', 'done', { timeout: 480_000 });
-  await expect(card).toHaveAttribute('data-cosines', /\[/);
-  return card;
-}
-
-async function settled(lab: Locator): Promise<void> {
-  await expect(lab).toHaveAttribute('data-lab-cosines', /\[/);
-  await expect(lab).toHaveAttribute('data-lab-state', 'idle');
-}
-
-async function canvasRgba(canvas: Locator): Promise<number[]> {
-  return canvas.evaluate((c: HTMLCanvasElement) =>
-    Array.from(c.getContext('2d')!.getImageData(0, 0, c.width, c.height).data),
-  );
-}
-
-/** The canvas once drawn and `ready` holds for its pixels (it draws in an effect after the attributes change). */
-async function drawn(canvas: Locator, ready: (px: number[]) => boolean = () => true): Promise<number[]> {
-  let px: number[] = [];
-  await expect
-    .poll(async () => {
-      px = await canvasRgba(canvas);
-      return px[3] === 255 && ready(px);
-    })
-    .toBe(true);
-  return px;
-}
 
 const worstDiff = (a: ArrayLike<number>, b: ArrayLike<number>) => {
   expect(a.length).toBe(b.length);
@@ -98,7 +60,7 @@ test('token order: prefixes at k = 0, k = h·w and a chosen fill decode as onnxr
   test.skip(ep !== 'wasm', 'WASM; the @webgpu test below covers an edit on WebGPU');
   test.setTimeout(240_000);
   await openApp(page, ep);
-  const card = await loadSample(page);
+  const card = await loadSample(page, 480_000);
   const ref = new NodeReference(DEFAULT_MODEL_ID);
   const m = ref.manifest;
   const S = m.image.size;
@@ -214,7 +176,7 @@ test('token lab exports: edited ids as JSON and .npy (int32, int64), the PNG and
 }) => {
   test.skip(ep !== 'wasm', 'exports do not depend on the provider');
   await openApp(page, ep);
-  const card = await loadSample(page);
+  const card = await loadSample(page, 480_000);
   const m = JSON.parse(readFileSync(resolve(MODELS_DIR, DEFAULT_MODEL_ID, 'manifest.json'), 'utf8')) as {
     id: string;
     grid: { h: number; w: number };
@@ -330,7 +292,7 @@ test('token lab on WebGPU: one edit re-decodes and re-scores as onnxruntime-node
 }) => {
   test.skip(ep !== 'webgpu', 'the WASM edits are in token-lab.spec.ts');
   await openApp(page, ep);
-  const card = await loadSample(page);
+  const card = await loadSample(page, 480_000);
   const ref = new NodeReference(DEFAULT_MODEL_ID);
   const m = ref.manifest;
   const S = m.image.size;

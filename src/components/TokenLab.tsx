@@ -1,4 +1,5 @@
 import { useEffect, useMemo, useRef, type KeyboardEvent, type PointerEvent } from 'react';
+import { formatLabTiming } from '../lib/format';
 import { deltaText, labScores, type LabScoreRow } from '../lib/labScores';
 import { chwToRgba } from '../lib/preprocess';
 import { canRedo, canUndo, codesByUsage, searchCodes } from '../lib/tokenEdit';
@@ -519,6 +520,15 @@ export function TokenLab({ imageId }: { imageId: string }) {
           <p role="status" aria-live="polite" className="mt-2 text-slate-600" data-testid="lab-status">
             {lab.message}
           </p>
+          {current ? (
+            <p
+              className="text-[11px] text-slate-500"
+              data-testid="lab-timing"
+              data-lab-timing={JSON.stringify({ ...current.worker, waitedMs: current.ms })}
+            >
+              {formatLabTiming(current.worker, current.ms)}
+            </p>
+          ) : null}
         </fieldset>
       </div>
 

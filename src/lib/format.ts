@@ -19,3 +19,13 @@ export function formatDb(db: number): string {
 export function formatPercent(p: number, digits = 1): string {
   return `${(p * 100).toFixed(digits)} %`;
 }
+
+/** A lab run's worker time per graph, and how much of the user's wait it was (the rest: queue and messages). */
+export function formatLabTiming(
+  t: { decodeMs: number; embedMs: number; teacherMs?: number; totalMs: number },
+  waitedMs: number,
+): string {
+  const parts = [`decode ${formatMs(t.decodeMs)}`, `TokLIP ${formatMs(t.embedMs)}`];
+  if (t.teacherMs !== undefined) parts.push(`teacher ${formatMs(t.teacherMs)}`);
+  return `worker: ${parts.join(', ')} (${formatMs(t.totalMs)} of the ${formatMs(waitedMs)} waited)`;
+}

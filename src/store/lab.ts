@@ -28,6 +28,7 @@ import {
 import { codeUsage } from '../lib/tokens';
 import type { LabRunResult } from '../worker/protocol';
 import { client } from './actions';
+import { toLabResult } from './labResult';
 import { setOrderHover } from './tokenOrder';
 import { useStore, type LabResult, type LabState } from './store';
 
@@ -72,16 +73,6 @@ function patchLab(id: string, f: (lab: LabState) => Partial<LabState> | null): v
     if (!lab || !patch) return s;
     return { labs: { ...s.labs, [id]: { ...lab, ...patch } } };
   });
-}
-
-function toResult(ids: Int32Array, r: Extract<LabRunResult, { superseded: false }>, ms: number): LabResult {
-  return {
-    ids,
-    recon: new Float32Array(r.image),
-    embedding: new Float32Array(r.embedding),
-    teacherEmbedding: r.teacherEmbedding ? new Float32Array(r.teacherEmbedding) : undefined,
-    ms,
-  };
 }
 
 /**
@@ -154,7 +145,10 @@ async function runBase(id: string): Promise<void> {
     const r = await requestLabRun(baseSlot(id), seq, ids);
     if (r.superseded || get().labs[id]?.original !== lab.original) return;
     const ms = performance.now() - t0;
-    patchLab(id, () => ({ base: toResult(lab.original, r, ms), message: `decoded in ${Math.round(ms)} ms` }));
+    patchLab(id, () => ({
+      base: toLabResult(lab.original, r, ms),
+      message: `decoded in ${Math.round(ms)} ms`,
+    }));
   } catch (e) {
     patchLab(id, (l) => (l.original === lab.original ? { error: errorText(e) } : null));
   }
@@ -174,7 +168,7 @@ async function runEdit(id: string): Promise<void> {
     if (r.superseded || get().labs[id]?.pendingSeq !== seq) return;
     const ms = performance.now() - t0;
     patchLab(id, () => ({
-      result: toResult(present, r, ms),
+      result: toLabResult(present, r, ms),
       pendingSeq: null,
       message: `re-decoded in ${Math.round(ms)} ms`,
     }));

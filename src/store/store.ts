@@ -139,6 +139,8 @@ export interface LabResult {
   teacherEmbedding?: Float32Array;
   /** from sending the ids to having this result, ms: what the user waited */
   ms: number;
+  /** the worker's own share of `ms`: graph time per stage and its total, ms (the rest is queueing and messages) */
+  worker: { decodeMs: number; embedMs: number; teacherMs?: number; totalMs: number };
 }
 
 /** The token lab of one image (src/store/lab.ts). */

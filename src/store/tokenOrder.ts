@@ -13,6 +13,7 @@ import { defaultFillCode, prefixFill, sampleKs } from '../lib/tokenOrder';
 import { sameIds } from '../lib/tokenEdit';
 import type { LabRunResult } from '../worker/protocol';
 import { client } from './actions';
+import { toLabResult } from './labResult';
 import { useStore, type LabResult } from './store';
 
 /** Prefix lengths the similarity chart is computed at (each is one decode + TokLIP + teacher run). */
@@ -107,15 +108,7 @@ async function runPrefix(id: string): Promise<void> {
     if (r.superseded || prefixSeq.get(id) !== mine) return;
     patch(id, () => ({
       prefixPending: false,
-      prefix: {
-        k,
-        fill,
-        ids,
-        recon: new Float32Array(r.image),
-        embedding: new Float32Array(r.embedding),
-        teacherEmbedding: r.teacherEmbedding ? new Float32Array(r.teacherEmbedding) : undefined,
-        ms: performance.now() - t0,
-      },
+      prefix: { k, fill, ...toLabResult(ids, r, performance.now() - t0) },
     }));
   } catch (e) {
     if (prefixSeq.get(id) === mine) patch(id, () => ({ prefixPending: false, error: errorText(e) }));
