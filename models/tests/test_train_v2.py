@@ -79,7 +79,7 @@ def test_v2_recipe_end_to_end(synthetic_data: Path, v2_data: Path, tmp_path: Pat
     export_main(["--checkpoint", str(final), "--data", str(synthetic_data), "--data-v2", str(v2_data), "--out", str(bundle)])
     man = json.loads((bundle / "manifest.json").read_text())
     assert man["image"]["preprocessing"] == "official_toklip"
-    assert man["codebook"]["size"] == 2048
+    assert man["codebook"]["size"] == 1024
     assert any(s.get("registry") == "npm" for s in man["license"]["data_sources"])
 
     m = evaluate(bundle, synthetic_data, data_v2=v2_data)

@@ -7,13 +7,17 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
 - Images go through the official TokLIP preprocessing (Pillow bicubic shortest side + centre crop), so the
   app has one code path. VQ crops are resized with Pillow's bicubic too: v1 trained on bilinear (softer)
   crops and was evaluated on bicubic ones.
-- VQ: 2048 codes (v1: 1024), crops sampled at the scale the model sees whole photos at, more photo share;
-  batches of 20 instead of 32 for more updates at the same compute (the first v2 run was still gaining
-  about 1 dB per 500 steps when it stopped).
+- VQ: 1024 codes and v1's L1 weight and learning rate (the 400-step ablation in ``toklip.vq_ablation``
+  ranked these ahead of 2048/4096 codes), crops sampled at the scale the model sees whole photos at, more
+  photo share; batches of 20 instead of 32 for more updates at the same compute.
+- Teacher and TokLIP batches are balanced by kind of concept (emoji, icons, stamps, flags): sampled
+  uniformly over ~13k concepts, emoji were under a tenth of each batch and their held-out R@1 fell to chance.
 - Teacher: 192 concepts per batch (v1: 96; more negatives), logit scale/bias in their own parameter group with a
   20x learning rate (v1's stayed at their initial 10/-10), and a uniformity term (Wang & Isola 2020) on
   image and text embeddings against the low-rank collapse v1 showed.
-- TokLIP: distillation + contrastive as v1, plus the same uniformity term; ids are computed once with
+- TokLIP: distillation + contrastive as v1, plus the same uniformity term; its transformer blocks, final
+  norm and attention pool start from the teacher's (same width; the token grid's position embedding is the
+  teacher's, upsampled), since from random init the distillation cosine stalled at 0.75; ids are computed once with
   onnxruntime (about 2x faster than PyTorch eager here), at most ``max_per_concept`` items per concept.
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
@@ -52,16 +56,17 @@ class ScheduleV2:
     vq_steps: int = 2400
     vq_batch: int = 20
     vq_res: int = 64
-    vq_hires_steps: int = 150
+    vq_hires_steps: int = 120
     vq_hires_batch: int = 12
-    vq_lr: float = 4e-4
+    vq_lr: float = 3e-4
+    vq_l1_weight: float = 0.5
     photo_share: float = 0.85
     teacher_steps: int = 400
     teacher_batch: int = 192
     teacher_lr: float = 5e-4
     scale_lr_mult: float = 20.0
     uniform_weight: float = 0.1
-    sem_steps: int = 550
+    sem_steps: int = 480
     sem_batch: int = 48
     sem_lr: float = 5e-4
     distill_weight: float = 3.0
@@ -69,6 +74,9 @@ class ScheduleV2:
     vocab_size: int = 4096
     snapshot_every: int = 50
     dead_code_every: int = 50
+    # Share of each teacher / TokLIP batch per kind of concept (see KIND_OF_SOURCE); renormalised over the
+    # kinds a dataset has.
+    kind_shares: tuple[tuple[str, float], ...] = (("emoji", 0.35), ("icons", 0.4), ("stamps", 0.2), ("flags", 0.05))
 
 
 SMOKE_V2 = ScheduleV2(
@@ -77,6 +85,14 @@ SMOKE_V2 = ScheduleV2(
 )
 
 WHITE = 1.0  # white after Normalize(0.5, 0.5)
+
+# Kind of concept per data source (toklip-build-data); a source not listed counts as "icons".
+KIND_OF_SOURCE = {
+    "emoji": "emoji", "fluent-emoji": "emoji", "fluent-emoji-flat": "emoji", "fxemoji": "emoji",
+    "streamline-emojis": "emoji", "twemoji": "emoji", "openmoji": "emoji",
+    "gcompris": "stamps", "tuxpaint": "stamps",
+    "flag-icons-1x1": "flags", "flag-icons-4x3": "flags",
+}
 
 
 # --------------------------------------------------------------------------- data
@@ -167,7 +183,80 @@ def train_vq(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Path, s
     # 30-100 % of the short side resized to 64 px cover 1.5-5x, around what the model meets.
     photo_s = CropSampler(photos, seed, resample=Image.BICUBIC)
     pair_s = CropSampler(pair_imgs, seed + 1, min_frac=0.7, resample=Image.BICUBIC)
-    vq_loop(vq, cfg, run, sch, seed, photo_s, pair_s, l1_weight=0.2, photo_min_frac=(0.3, 0.4))
+    vq_loop(vq, cfg, run, sch, seed, photo_s, pair_s, l1_weight=sch.vq_l1_weight, photo_min_frac=(0.3, 0.4))
+
+
+# --------------------------------------------------------------------------- balanced batches
+
+
+def concept_kinds(pairs: list[Pair]) -> dict[str, str]:
+    """Kind of each concept: the most common kind among its items (ties broken by name, deterministic)."""
+    votes: dict[str, dict[str, int]] = {}
+    for p in pairs:
+        k = KIND_OF_SOURCE.get(p.source, "icons")
+        v = votes.setdefault(p.concept, {})
+        v[k] = v.get(k, 0) + 1
+    return {c: max(sorted(v), key=lambda k: v[k]) for c, v in votes.items()}
+
+
+class KindBalancedBatches(PairBatches):
+    """PairBatches (one item per concept) whose concepts are drawn per kind in fixed shares, so the ~1.3k
+    emoji concepts are not swamped by ~10k icon names. A kind with too few concepts gives what it has and
+    the rest of the batch comes from the other kinds."""
+
+    def __init__(self, pairs: list[Pair], seed: int, shares: tuple[tuple[str, float], ...]) -> None:
+        super().__init__(pairs, seed)
+        kinds = concept_kinds(pairs)
+        self.groups = {k: [c for c in self.concepts if kinds[c] == k] for k, _ in shares}
+        self.groups = {k: g for k, g in self.groups.items() if g}
+        other = [c for c in self.concepts if kinds[c] not in self.groups]
+        if other:
+            self.groups["other"] = other
+        w = {k: s for k, s in shares if k in self.groups}
+        w.setdefault("other", 0.0)
+        total = sum(w.values()) or 1.0
+        self.shares = {k: w.get(k, 0.0) / total for k in self.groups}
+
+    def sample(self, n: int) -> tuple[list[int], list[str]]:
+        n = min(n, len(self.concepts))
+        want = {k: min(len(g), round(n * self.shares[k])) for k, g in self.groups.items()}
+        short = n - sum(want.values())
+        for k in sorted(self.groups, key=lambda k: -self.shares[k]):  # fill (or trim) by share order
+            if short == 0:
+                break
+            room = len(self.groups[k]) - want[k] if short > 0 else -want[k]
+            d = min(short, room) if short > 0 else max(short, room)
+            want[k] += d
+            short -= d
+        cs = [c for k in self.groups for c in self.rng.sample(self.groups[k], want[k])]
+        idx = [self.rng.choice(self.by_concept[c]) for c in cs]
+        caps = [self.rng.choice(self.pairs[i].captions) for i in idx]
+        return idx, caps
+
+
+def init_from_teacher(model: TokLIP, teacher: PixelCLIP) -> int:
+    """Copy the teacher's transformer blocks, final norm and attention pool into TokLIP's trunk (block i
+    from teacher block min(i, depth-1)), and its position embedding bilinearly resized to the token grid.
+    Returns how many tensors were copied; shapes that differ are left at their init."""
+    src, dst = teacher.visual.trunk, model.trunk
+    copied = 0
+    pairs: list[tuple[torch.nn.Module, torch.nn.Module]] = [(src.norm, dst.norm), (src.attn_pool, dst.attn_pool)]
+    pairs += [(src.blocks[min(i, len(src.blocks) - 1)], b) for i, b in enumerate(dst.blocks)]
+    for a, b in pairs:
+        sa = a.state_dict()
+        with torch.no_grad():
+            for k, v in b.state_dict().items():
+                if k in sa and sa[k].shape == v.shape:
+                    v.copy_(sa[k])
+                    copied += 1
+    gs, gd = int(math.isqrt(src.pos_embed.shape[1])), int(math.isqrt(dst.pos_embed.shape[1]))
+    if src.pos_embed.shape[2] == dst.pos_embed.shape[2] and gs * gs == src.pos_embed.shape[1] and gd * gd == dst.pos_embed.shape[1]:
+        grid = src.pos_embed.detach().reshape(1, gs, gs, -1).permute(0, 3, 1, 2)
+        up = F.interpolate(grid, size=(gd, gd), mode="bilinear", align_corners=False)
+        with torch.no_grad():
+            dst.pos_embed.copy_(up.permute(0, 2, 3, 1).reshape(1, gd * gd, -1))
+        copied += 1
+    return copied
 
 
 # --------------------------------------------------------------------------- stage 2: teacher
@@ -191,7 +280,7 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs:
     if load_done(teacher, run / "stage2_teacher.pt", "teacher"):
         return
     opt = torch.optim.AdamW(_param_groups(teacher, sch.teacher_lr, sch.scale_lr_mult, 0.05), betas=(0.9, 0.98))
-    batches = PairBatches(pairs, seed + 2)
+    batches = KindBalancedBatches(pairs, seed + 2, sch.kind_shares)
     rng = random.Random(seed + 3)
     step = _resume(run / "stage2_teacher.snapshot.pt", teacher, opt, batches, rng)
     prog = Progress("teacher", sch.teacher_steps, step)
@@ -267,10 +356,11 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
     model.text.load_state_dict(teacher.text.state_dict())
     model.logit_scale.data.copy_(teacher.logit_scale.data)
     model.logit_bias.data.copy_(teacher.logit_bias.data)
+    print(f"[toklip] {init_from_teacher(model, teacher)} tensors initialised from the teacher", flush=True)
     trunk = model.trunk
     params = [p for n, p in trunk.named_parameters() if not n.startswith("vq.")]
     opt = torch.optim.AdamW(params, lr=sch.sem_lr, betas=(0.9, 0.98), weight_decay=0.05)
-    batches = PairBatches(pairs, seed + 4)
+    batches = KindBalancedBatches(pairs, seed + 4, sch.kind_shares)
     rng = random.Random(seed + 5)
     step = _resume(run / "stage3_toklip.snapshot.pt", trunk, opt, batches, rng, skip_prefix="vq.")
     prog = Progress("toklip", sch.sem_steps, step)
