@@ -9,8 +9,8 @@ import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Page } from '@playwright/test';
 import { formatBytes } from '../src/lib/format';
-import { testPicture } from './png';
 import { expect, openApp, test } from './fixtures';
+import { processPicture } from './modelPanel';
 
 const MODEL = 'toklip-tiny';
 const manifest = JSON.parse(
@@ -41,16 +41,6 @@ async function openPanel(page: Page): Promise<void> {
   await page.getByTestId('cache-summary').focus();
   await page.keyboard.press('Enter');
   await expect(page.getByTestId('cache-panel')).toHaveAttribute('data-status', 'ready');
-}
-
-async function processes(page: Page, name: string): Promise<void> {
-  await page
-    .getByTestId('file-input')
-    .setInputFiles([{ name, mimeType: 'image/png', buffer: testPicture(96, 80, 3) }]);
-  await expect(page.locator(`[data-testid="image-card"][data-name="${name}"]`)).toHaveAttribute(
-    'data-status',
-    'done',
-  );
 }
 
 test('lists the cached model with its size, deletes it while it stays usable, re-downloads after reload', async ({
@@ -104,7 +94,7 @@ test('lists the cached model with its size, deletes it while it stays usable, re
   );
   expect(await cached(page, folder)).toEqual({ keys: [], meta: false });
   // the model in use is in the worker's memory
-  await processes(page, 'after-delete.png');
+  await processPicture(page, 'after-delete.png', 3);
 
   const fetched: string[] = [];
   context.on('request', (r) => {
@@ -144,7 +134,7 @@ test('a full quota: the model is not cached, a notice says so, and the model wor
   await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready');
   await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', MODEL);
   await expect(page.getByTestId('model-load-error')).toHaveCount(0);
-  await processes(page, 'quota-full.png');
+  await processPicture(page, 'quota-full.png', 3);
   expect(await cached(page, folder)).toEqual({ keys: [], meta: false });
   await page.getByTestId('cache-notice').getByRole('button', { name: 'Dismiss' }).click();
   await expect(notice).toHaveCount(0);

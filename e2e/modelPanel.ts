@@ -10,17 +10,22 @@ export async function loadFolder(page: Page, idOrUrl: string): Promise<void> {
   await page.getByTestId('model-load').click();
 }
 
-/** The bundled model is in use and processes an image named `name`. */
-export async function expectStillUsable(page: Page, name: string): Promise<void> {
-  await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready');
-  await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', DEFAULT_MODEL_ID);
+/** Adds a generated test picture named `name` (pattern `seed`) and waits until its card is done. */
+export async function processPicture(page: Page, name: string, seed = 2): Promise<void> {
   await page
     .getByTestId('file-input')
-    .setInputFiles([{ name, mimeType: 'image/png', buffer: testPicture(96, 80, 2) }]);
+    .setInputFiles([{ name, mimeType: 'image/png', buffer: testPicture(96, 80, seed) }]);
   await expect(page.locator(`[data-testid="image-card"][data-name="${name}"]`)).toHaveAttribute(
     'data-status',
     'done',
   );
+}
+
+/** The bundled model is in use and processes an image named `name`. */
+export async function expectStillUsable(page: Page, name: string): Promise<void> {
+  await expect(page.getByTestId('app')).toHaveAttribute('data-model-status', 'ready');
+  await expect(page.getByTestId('model-ready')).toHaveAttribute('data-model-id', DEFAULT_MODEL_ID);
+  await processPicture(page, name);
 }
 
 /**

@@ -12,6 +12,7 @@ import {
   openFolderWithPicker,
 } from '../store/localFolder';
 import { useStore } from '../store/store';
+import { HiddenFolderInput } from './HiddenFolderInput';
 
 /**
  * Load another model folder: one of this site (models/<id>/) or a URL (any host with CORS that this build's CSP
@@ -69,23 +70,11 @@ function LocalFolderButton() {
       >
         Open folder from disk…
       </button>
-      <input
-        ref={(el) => {
-          input.current = el;
-          // not in React's DOM typings: set as attributes
-          el?.setAttribute('webkitdirectory', '');
-          el?.setAttribute('directory', '');
-        }}
-        type="file"
-        multiple
-        className="sr-only"
-        tabIndex={-1}
-        aria-label="Model folder from disk"
-        data-testid="model-folder-input"
-        onChange={(e) => {
-          if (e.target.files?.length) void openFolderFromInput(e.target.files);
-          e.target.value = '';
-        }}
+      <HiddenFolderInput
+        inputRef={input}
+        label="Model folder from disk"
+        testId="model-folder-input"
+        onFiles={(files) => void openFolderFromInput(files)}
       />
     </>
   );

@@ -26,6 +26,7 @@ import {
   type FolderState,
   type LabelSource,
 } from '../store/zeroShot';
+import { HiddenFolderInput } from './HiddenFolderInput';
 
 const pct = (p: number) => `${(p * 100).toFixed(p < 0.001 ? 3 : 1)}%`;
 /**
@@ -266,23 +267,11 @@ function FolderInput() {
       <button type="button" className="btn" onClick={() => input.current?.click()}>
         choose a folder…
       </button>
-      <input
-        ref={(el) => {
-          input.current = el;
-          // not in React's DOM typings: set as attributes
-          el?.setAttribute('webkitdirectory', '');
-          el?.setAttribute('directory', '');
-        }}
-        type="file"
-        multiple
-        className="sr-only"
-        tabIndex={-1}
-        aria-label="Labelled folder"
-        data-testid="zs-folder-input"
-        onChange={(e) => {
-          if (e.target.files?.length) addFolderFromInput(e.target.files);
-          e.target.value = '';
-        }}
+      <HiddenFolderInput
+        inputRef={input}
+        label="Labelled folder"
+        testId="zs-folder-input"
+        onFiles={(files) => addFolderFromInput(files)}
       />
     </div>
   );

@@ -8,6 +8,7 @@ import { folderPath } from '../../lib/localFolder';
 import type { ManifestFile } from '../../lib/manifest';
 import { sha256Hex } from '../../lib/sha256';
 import { WorkerError } from '../errors';
+import { manifestUnreadable } from './errors';
 import type { ModelSource } from './types';
 
 /** Bytes read per File.slice when a whole file is read (progress is reported after each). */
@@ -79,21 +80,13 @@ export class DiskSource implements ModelSource {
     try {
       bytes = new Uint8Array(await file.arrayBuffer());
     } catch (e) {
-      throw new WorkerError(
-        'manifest',
-        `could not read manifest.json: ${(e as Error).message}`,
-        'manifest.json',
-      );
+      throw manifestUnreadable((e as Error).message);
     }
     this.manifestSha256 = await sha256Hex(bytes);
     try {
       return JSON.parse(new TextDecoder().decode(bytes));
     } catch (e) {
-      throw new WorkerError(
-        'manifest',
-        `could not read manifest.json: ${(e as Error).message}`,
-        'manifest.json',
-      );
+      throw manifestUnreadable((e as Error).message);
     }
   }
 

@@ -4,6 +4,7 @@ import { RowReader, type TableSpec } from '../../lib/embeddingTable';
 import type { ManifestFile } from '../../lib/manifest';
 import { originRefusal } from '../../lib/modelOrigins';
 import { WorkerError } from '../errors';
+import { manifestUnreadable } from './errors';
 import type { ModelSource } from './types';
 
 async function readWithProgress(res: Response, onBytes: (loaded: number) => void): Promise<Uint8Array> {
@@ -92,11 +93,7 @@ export class HttpSource implements ModelSource {
     try {
       res = await fetch(new URL('manifest.json', this.key).href, { cache: 'no-cache' });
     } catch (e) {
-      throw new WorkerError(
-        'manifest',
-        `could not read manifest.json: ${this.fetchFailure('manifest.json', e)}`,
-        'manifest.json',
-      );
+      throw manifestUnreadable(this.fetchFailure('manifest.json', e));
     }
     try {
       if (!res.ok)
@@ -112,11 +109,7 @@ export class HttpSource implements ModelSource {
       }
       return await res.json();
     } catch (e) {
-      throw new WorkerError(
-        'manifest',
-        `could not read manifest.json: ${(e as Error).message}`,
-        'manifest.json',
-      );
+      throw manifestUnreadable((e as Error).message);
     }
   }
 
