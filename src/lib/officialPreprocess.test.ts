@@ -127,6 +127,12 @@ describe('official_toklip building blocks', () => {
     expect(shortestSideSize(200, 301, 256)).toEqual({ width: 256, height: 385 });
     expect(shortestSideSize(5, 5, 384)).toEqual({ width: 384, height: 384 });
   });
+  it('leaves a picture already at S×S alone, alpha included (Pillow returns a copy, not a resample)', () => {
+    // torchvision on this 2×2 RGBA gives 255,0,0 and 10,20,30: a premultiplied round trip gave 0,0,0 and 9,19,29.
+    const rgba = new Uint8Array([255, 0, 0, 0, 10, 20, 30, 128, 10, 20, 30, 128, 10, 20, 30, 128]);
+    const rgb = officialToklipRgb({ data: rgba, width: 2, height: 2, mode: 'RGBA' }, 2);
+    expect(Array.from(rgb)).toEqual([255, 0, 0, 10, 20, 30, 10, 20, 30, 10, 20, 30]);
+  });
   it('normalises in float32 like ToTensor + Normalize', () => {
     const hwc = new Uint8Array([0, 128, 255, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
     const x = toTensorNormalise(hwc, 2, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5]);

@@ -267,7 +267,11 @@ export function officialToklipRgb(img: RgbaImage, S: number, order: PassOrder = 
   const mode: PilMode = img.mode ?? (hasAlpha(img) ? 'RGBA' : 'RGB');
   const size = shortestSideSize(width, height, S);
   let im: Interleaved;
-  if (mode === 'P' || mode === '1') {
+  if (size.width === width && size.height === height) {
+    // Pillow's resize returns a copy at the same size: no premultiplied round trip, which would blacken the
+    // colour under transparent pixels and shift partly transparent ones.
+    im = channels(img, 3);
+  } else if (mode === 'P' || mode === '1') {
     // Pillow resizes palette and bilevel images with NEAREST whatever filter is asked for.
     im = resizeNearest(channels(img, 3), size.width, size.height);
   } else if (mode === 'RGBA' || mode === 'LA') {
