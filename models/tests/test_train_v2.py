@@ -203,3 +203,19 @@ def test_manifest_samples_must_stay_inside_folder(tmp_path: Path) -> None:
             validate_manifest({**man, "samples": [bad]})
     with pytest.raises(ManifestError):  # with the folder: the file must exist with that hash
         validate_manifest({**man, "samples": [good]}, tmp_path / "b")
+
+
+def test_kind_balanced_batches_take_each_kind_in_its_share_and_fill_from_others() -> None:
+    from toklip.train_v2 import KindBalancedBatches, concept_kinds
+
+    pairs = [Pair(f"e{i}", Path("x"), f"e{i}", ["c"], "train", False, "twemoji", "emoji") for i in range(40)]
+    pairs += [Pair(f"i{i}", Path("x"), f"i{i}", ["c"], "train", False, "mdi", "icon") for i in range(400)]
+    pairs += [Pair(f"s{i}", Path("x"), f"s{i}", ["c"], "train", False, "tuxpaint") for i in range(3)]  # v1: no kind
+    kinds = concept_kinds(pairs)
+    assert kinds["s0"] == "stamp" and kinds["e0"] == "emoji" and kinds["i0"] == "icon"
+    b = KindBalancedBatches(pairs, 0, (("emoji", 0.5), ("icon", 0.3), ("stamp", 0.2)))
+    idx, caps = b.sample(30)
+    got = [kinds[pairs[i].concept] for i in idx]
+    assert len(idx) == len(caps) == 30 and len({pairs[i].concept for i in idx}) == 30
+    # stamps have 3 concepts for a share of 6: the missing 3 come from the largest share's kind
+    assert got.count("emoji") == 18 and got.count("icon") == 9 and got.count("stamp") == 3

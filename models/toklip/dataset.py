@@ -23,6 +23,8 @@ class Pair:
     split: str
     eval_rep: bool
     source: str
+    # the builder's kind of concept (v2 records: emoji / icon / flag); v1 records have none
+    kind: str = ""
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -44,7 +46,8 @@ def load_photos(data: Path, split: str, limit: int | None = None) -> list[np.nda
 def load_pairs(data: Path, split: str | None = None, limit: int | None = None) -> list[Pair]:
     rows = read_jsonl(data / "pairs.jsonl")
     pairs = [
-        Pair(r["id"], data / r["file"], r["concept"], list(r["captions"]), r["split"], bool(r.get("eval_rep")), r.get("source", ""))
+        Pair(r["id"], data / r["file"], r["concept"], list(r["captions"]), r["split"], bool(r.get("eval_rep")), r.get("source", ""),
+        r.get("kind", ""))
         for r in rows
         if split is None or r["split"] == split
     ]

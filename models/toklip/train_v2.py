@@ -74,9 +74,9 @@ class ScheduleV2:
     vocab_size: int = 4096
     snapshot_every: int = 50
     dead_code_every: int = 50
-    # Share of each teacher / TokLIP batch per kind of concept (see KIND_OF_SOURCE); renormalised over the
+    # Share of each teacher / TokLIP batch per kind of concept (``concept_kinds``); renormalised over the
     # kinds a dataset has.
-    kind_shares: tuple[tuple[str, float], ...] = (("emoji", 0.35), ("icons", 0.4), ("stamps", 0.2), ("flags", 0.05))
+    kind_shares: tuple[tuple[str, float], ...] = (("emoji", 0.35), ("icon", 0.4), ("stamp", 0.2), ("flag", 0.05))
 
 
 SMOKE_V2 = ScheduleV2(
@@ -86,13 +86,8 @@ SMOKE_V2 = ScheduleV2(
 
 WHITE = 1.0  # white after Normalize(0.5, 0.5)
 
-# Kind of concept per data source (toklip-build-data); a source not listed counts as "icons".
-KIND_OF_SOURCE = {
-    "emoji": "emoji", "fluent-emoji": "emoji", "fluent-emoji-flat": "emoji", "fxemoji": "emoji",
-    "streamline-emojis": "emoji", "twemoji": "emoji", "openmoji": "emoji",
-    "gcompris": "stamps", "tuxpaint": "stamps",
-    "flag-icons-1x1": "flags", "flag-icons-4x3": "flags",
-}
+# v2 records carry the builder's ``kind``; v1 records do not, so theirs comes from the source.
+V1_KIND_OF_SOURCE = {"emoji": "emoji", "gcompris": "stamp", "tuxpaint": "stamp"}
 
 
 # --------------------------------------------------------------------------- data
@@ -193,7 +188,7 @@ def concept_kinds(pairs: list[Pair]) -> dict[str, str]:
     """Kind of each concept: the most common kind among its items (ties broken by name, deterministic)."""
     votes: dict[str, dict[str, int]] = {}
     for p in pairs:
-        k = KIND_OF_SOURCE.get(p.source, "icons")
+        k = p.kind or V1_KIND_OF_SOURCE.get(p.source, "icon")
         v = votes.setdefault(p.concept, {})
         v[k] = v.get(k, 0) + 1
     return {c: max(sorted(v), key=lambda k: v[k]) for c, v in votes.items()}
@@ -213,7 +208,6 @@ class KindBalancedBatches(PairBatches):
         if other:
             self.groups["other"] = other
         w = {k: s for k, s in shares if k in self.groups}
-        w.setdefault("other", 0.0)
         total = sum(w.values()) or 1.0
         self.shares = {k: w.get(k, 0.0) / total for k in self.groups}
 
