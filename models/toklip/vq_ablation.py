@@ -2,6 +2,8 @@
 
     python -m toklip.vq_ablation train --arm A --out /tmp/abl-A --steps 400     # one arm, 1 thread
     python -m toklip.vq_ablation psnr /tmp/abl-A/stage1_vq.pt --codes 2048       # held-out photos, 128 px
+    python -m toklip.vq_ablation train --arm B --out /tmp/abl-B-full --steps 1600 --batch 32 \
+        --hires-steps 200 --threads 2                                            # v1's whole VQ schedule
 
 Arms: A = run 2's VQ settings (2048 codes, L1 0.2, lr 4e-4, bicubic crops, v1 + v2 photos and pairs, 85 %
 photos); B = v1's (1024 codes, L1 0.5, lr 3e-4, bilinear crops, v1 photos and pairs, 70 % photos); C = A with
@@ -47,7 +49,8 @@ def config(codes: int) -> TokLIPConfig:
     return dataclasses.replace(cfg, vq=dataclasses.replace(cfg.vq, codebook_size=codes))
 
 
-def train_arm(arm: str, out: Path, steps: int, threads: int) -> Path:
+def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hires_steps: int = 0,
+              hires_batch: int = 12) -> Path:
     c = ARMS[arm]
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -59,8 +62,8 @@ def train_arm(arm: str, out: Path, steps: int, threads: int) -> Path:
     photos = [p for d in c["folders"] if (d / "photos.jsonl").exists() for p in load_photos(d, "train")]
     pairs = list(pair_rgb(capped(train_pairs(c.get("pair_folders", c["folders"]), None), 1, 0), cfg.vision.image_size))
     print(f"[{arm}] {len(photos)} photos, {len(pairs)} pair images", flush=True)
-    sch = dataclasses.replace(ScheduleV2(), vq_steps=steps, vq_batch=20, vq_hires_steps=0, vq_lr=c["lr"],
-                              photo_share=c["share"], snapshot_every=10**9)
+    sch = dataclasses.replace(ScheduleV2(), vq_steps=steps, vq_batch=batch, vq_hires_steps=hires_steps,
+                              vq_hires_batch=hires_batch, vq_lr=c["lr"], photo_share=c["share"], snapshot_every=10**9)
     vq_loop(vq, cfg, out, sch, 0, CropSampler(photos, 0, resample=c["resample"]),
             CropSampler(pairs, 1, min_frac=0.7, resample=c["resample"]), l1_weight=c["l1"],
             photo_min_frac=c["min_frac"])
@@ -99,12 +102,15 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--out", type=Path, required=True)
     t.add_argument("--steps", type=int, default=400)
     t.add_argument("--threads", type=int, default=1)
+    t.add_argument("--batch", type=int, default=20, help="images per step at 64 px")
+    t.add_argument("--hires-steps", type=int, default=0, help="steps at the model's size after the 64 px ones")
+    t.add_argument("--hires-batch", type=int, default=12)
     e = sub.add_parser("psnr", help="held-out photo PSNR of a VQ checkpoint")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--codes", type=int, required=True, help="the checkpoint's codebook size")
     a = ap.parse_args(argv)
     if a.cmd == "train":
-        print(train_arm(a.arm, a.out, a.steps, a.threads))
+        print(train_arm(a.arm, a.out, a.steps, a.threads, a.batch, a.hires_steps, a.hires_batch))
     else:
         print(heldout_psnr(a.checkpoint, a.codes))
 
