@@ -6,6 +6,7 @@ Input/output names, dtypes and value ranges are fixed by docs/CONTRACT.md.
 from __future__ import annotations
 
 import warnings
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 
 import torch
@@ -13,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .model import PixelCLIP, TokLIP
+from .upconv import transposed_upsampling
 
 OPSET = 17
 
@@ -40,6 +42,10 @@ class VQDecoderGraph(nn.Module):
         self.vq = model.trunk.vq
         self.register_buffer("mean", torch.tensor(model.cfg.mean).reshape(1, 3, 1, 1))
         self.register_buffer("std", torch.tensor(model.cfg.std).reshape(1, 3, 1, 1))
+
+    def export_context(self) -> AbstractContextManager[int]:
+        # Exported with each upsampling as one transposed convolution: the same output, 0.44× its arithmetic.
+        return transposed_upsampling(self.vq.decoder)
 
     def forward(self, ids: torch.Tensor) -> torch.Tensor:
         x = _float32(self.vq.decode_ids(ids.long()))
@@ -78,7 +84,10 @@ class TeacherImageGraph(nn.Module):
 def export_graph(module: nn.Module, example: torch.Tensor, in_name: str, out_name: str, path: Path) -> Path:
     module.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
-    with warnings.catch_warnings(), torch.no_grad():
+    # A graph module may ask for a context entered outside the trace (computing anything there keeps it out of
+    # the graph: it exports as constants).
+    context = getattr(module, "export_context", None)
+    with warnings.catch_warnings(), torch.no_grad(), context() if context else nullcontext():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,

@@ -7,6 +7,7 @@ codebook shape are configurable.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import torch
@@ -91,8 +92,12 @@ class Upsample(nn.Module):
     def __init__(self, channels: int) -> None:
         super().__init__()
         self.conv = nn.Conv2d(channels, channels, 3, 1, 1)
+        # Set only while exporting (upconv.transposed_upsampling): the same output with less arithmetic.
+        self.fast: Callable[[torch.Tensor], torch.Tensor] | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.fast is not None:
+            return self.fast(x)
         return self.conv(F.interpolate(x, scale_factor=2.0, mode="nearest"))
 
 
