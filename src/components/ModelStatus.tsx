@@ -2,7 +2,7 @@ import { useRef, useState, type DragEvent, type FormEvent } from 'react';
 import { MODELS } from '../config/models';
 import { gpuTensorLimit } from '../lib/capacity';
 import { formatBytes, formatMs } from '../lib/format';
-import { PREPROCESSING_MODES, preprocessingMode } from '../lib/manifest';
+import { OFFICIAL_TOKLIP } from '../lib/manifest';
 import { providerName } from '../lib/provider';
 import { dismissWorkerNotice, switchModel } from '../store/actions';
 import {
@@ -173,7 +173,6 @@ export function ModelStatus() {
   const ring = drop.over ? ' rounded ring-2 ring-sky-400' : '';
   if (model.status === 'ready') {
     const m = model.manifest!;
-    const mode = preprocessingMode(m.image);
     const origin = model.origin;
     return (
       <div className={`space-y-2${ring}`} data-testid="model-panel" {...drop.handlers}>
@@ -214,12 +213,13 @@ export function ModelStatus() {
                   : origin.url}
               </span>
             ) : null}
-            <span className="block text-slate-500" data-testid="model-preprocessing" data-mode={mode}>
-              Preprocessing: {PREPROCESSING_MODES[mode].label}; transparency{' '}
-              {PREPROCESSING_MODES[mode].alpha === 'dropped'
-                ? 'dropped (colour under it kept, as TokLIP does)'
-                : 'composited over a background'}
-              ; EXIF rotation applied.
+            <span
+              className="block text-slate-500"
+              data-testid="model-preprocessing"
+              data-mode={m.image.preprocessing}
+            >
+              Preprocessing: {OFFICIAL_TOKLIP.label}; transparency dropped (colour under it kept, as TokLIP
+              does); EXIF rotation applied.
             </span>
           </p>
           <div className="flex flex-wrap items-center gap-1">

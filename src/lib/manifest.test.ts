@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { externalDataFiles, ManifestError, preprocessingMode, validateManifest } from './manifest';
+import { externalDataFiles, ManifestError, validateManifest } from './manifest';
 import { sampleManifest, sampleOfficialManifest } from './testutil';
 
 function problems(m: unknown): string[] {
@@ -17,38 +17,62 @@ describe('validateManifest', () => {
     expect(validateManifest(sampleManifest()).grid).toEqual({ h: 16, w: 16 });
   });
 
-  it('reads the preprocessing mode: absent = legacy, official_toklip with or without its descriptive fields', () => {
-    const legacy = sampleManifest();
-    expect(preprocessingMode(validateManifest(legacy).image)).toBe('center_crop_triangle_float');
-    const official = sampleManifest();
-    official.image = {
+  it('reads official_toklip with or without its descriptive fields', () => {
+    const full = sampleManifest();
+    expect(validateManifest(full).image.preprocessing).toBe('official_toklip');
+    (full.image as Record<string, unknown>).resize_pass_order = 'horizontal_first';
+    expect(validateManifest(full).image.resize_pass_order).toBe('horizontal_first');
+    const bare = sampleManifest();
+    bare.image = { size: 128, mean: [0.5, 0.5, 0.5], std: [0.5, 0.5, 0.5], preprocessing: 'official_toklip' };
+    expect(validateManifest(bare).image.preprocessing).toBe('official_toklip');
+  });
+
+  it('refuses the legacy TokLIP-Tiny v1 preprocessing, absent or named, with one problem that says what to do', () => {
+    const advice =
+      'the legacy TokLIP-Tiny v1 preprocessing, no longer supported: re-export the model with the current ' +
+      'toklip-export, which writes "preprocessing": "official_toklip"';
+    // The v1 image section as toklip-export wrote it before modes had names: its own fields are not listed too.
+    const v1 = {
       size: 128,
       mean: [0.5, 0.5, 0.5],
       std: [0.5, 0.5, 0.5],
-      preprocessing: 'official_toklip',
+      resize: 'center_crop_then_resize',
+      interpolation: 'triangle_antialias',
+      alpha_background: [255, 255, 255],
     };
-    expect(preprocessingMode(validateManifest(official).image)).toBe('official_toklip');
-    (official.image as Record<string, unknown>).resize = 'shortest_side_then_center_crop';
-    (official.image as Record<string, unknown>).interpolation = 'pillow_bicubic';
-    expect(problems(official)).toEqual([]);
+    expect(problems({ ...sampleManifest(), image: v1 })).toEqual([
+      `manifest.image.preprocessing: missing, which meant ${advice}`,
+    ]);
+    expect(
+      problems({ ...sampleManifest(), image: { ...v1, preprocessing: 'center_crop_triangle_float' } }),
+    ).toEqual([`manifest.image.preprocessing: "center_crop_triangle_float" is ${advice}`]);
+    // What the user reads (the model panel shows the error's message).
+    expect(() => validateManifest({ ...sampleManifest(), image: v1 })).toThrow(
+      /^Invalid model manifest: manifest\.image\.preprocessing: .*re-export the model/,
+    );
   });
 
-  it('refuses unknown modes and fields that contradict the mode', () => {
+  it('refuses unknown modes and descriptive fields that contradict official_toklip', () => {
     const unknown = sampleManifest();
     (unknown.image as Record<string, unknown>).preprocessing = 'squash';
     expect(problems(unknown)).toEqual([
-      'manifest.image.preprocessing: expected one of "official_toklip", "center_crop_triangle_float", got "squash"',
+      'manifest.image.preprocessing: expected one of "official_toklip", got "squash"',
     ]);
     const mixed = sampleManifest();
-    (mixed.image as Record<string, unknown>).preprocessing = 'official_toklip';
+    Object.assign(mixed.image as Record<string, unknown>, {
+      resize: 'center_crop_then_resize',
+      interpolation: 'triangle_antialias',
+      alpha: 'composited',
+      alpha_background: [255, 255, 255],
+      resize_pass_order: 'pillow12',
+    });
     expect(problems(mixed)).toEqual([
       'manifest.image.resize: expected one of "shortest_side_then_center_crop", got "center_crop_then_resize"',
       'manifest.image.interpolation: expected one of "pillow_bicubic", got "triangle_antialias"',
+      'manifest.image.alpha: expected one of "dropped", got "composited"',
+      'manifest.image.resize_pass_order: expected one of "pillow13", "horizontal_first", got "pillow12"',
       "manifest.image.alpha_background: has no effect in official_toklip (alpha is dropped, as convert('RGB') does)",
     ]);
-    const bare = sampleManifest();
-    delete (bare.image as Record<string, unknown>).resize;
-    expect(problems(bare)).toEqual(['manifest.image.resize: expected a string, got nothing']);
   });
 
   it('rejects another schema version with a clear message', () => {
@@ -157,7 +181,7 @@ describe('validateManifest', () => {
     const m = sampleManifest();
     (m.image as Record<string, unknown>).interpolation = 'bicubic';
     expect(problems(m)).toEqual([
-      'manifest.image.interpolation: expected one of "triangle_antialias", got "bicubic"',
+      'manifest.image.interpolation: expected one of "pillow_bicubic", got "bicubic"',
     ]);
   });
 });

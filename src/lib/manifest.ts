@@ -88,44 +88,31 @@ export interface MemorySpec {
   note?: string;
 }
 
-/** docs/CONTRACT.md "Preprocessing": each mode fixes resize order, filter, rounding and the alpha rule. */
-export const PREPROCESSING_MODES: Record<
-  PreprocessingMode,
-  { resize: string; interpolation: string; label: string; alpha: string }
-> = {
-  official_toklip: {
-    resize: 'shortest_side_then_center_crop',
-    interpolation: 'pillow_bicubic',
-    label: "TokLIP's own (torchvision): shortest side → S with Pillow bicubic, centre crop",
-    alpha: 'dropped',
-  },
-  center_crop_triangle_float: {
-    resize: 'center_crop_then_resize',
-    interpolation: 'triangle_antialias',
-    label: 'centre crop → S with a float triangle filter (TokLIP-Tiny v1)',
-    alpha: 'composited',
-  },
-};
+/** docs/CONTRACT.md "Preprocessing": what the optional descriptive fields must say if present, and how to show it. */
+export const OFFICIAL_TOKLIP = {
+  resize: 'shortest_side_then_center_crop',
+  interpolation: 'pillow_bicubic',
+  alpha: 'dropped',
+  label: "TokLIP's own (torchvision): shortest side → S with Pillow bicubic, centre crop",
+} as const;
+
+/**
+ * TokLIP-Tiny v1's mode (also what an absent field used to mean): named only so that such a manifest is refused
+ * with advice rather than a bare "expected one of".
+ */
+const LEGACY_MODE = 'center_crop_triangle_float';
 
 export interface ImageSpec {
   size: number;
   mean: [number, number, number];
   std: [number, number, number];
-  /** absent in manifests written before modes had names: `center_crop_triangle_float` */
-  preprocessing?: PreprocessingMode;
+  preprocessing: PreprocessingMode;
   resize?: string;
   interpolation?: string;
-  /** `center_crop_triangle_float` only */
-  alpha_background?: [number, number, number];
-  /** `official_toklip`: "dropped" (descriptive) */
+  /** "dropped" (descriptive) */
   alpha?: string;
-  /** `official_toklip`: which Pillow version's resize pass order to follow; absent: `pillow13` */
+  /** which Pillow version's resize pass order to follow; absent: `pillow13` */
   resize_pass_order?: PassOrder;
-}
-
-/** The preprocessing mode a manifest's image section names (absent: the legacy mode). */
-export function preprocessingMode(image: ImageSpec): PreprocessingMode {
-  return image.preprocessing ?? 'center_crop_triangle_float';
 }
 
 export interface Manifest {
@@ -384,36 +371,29 @@ const unsafePath = (path: string): boolean =>
 const DATA_ROLE = /^(.+)_data_(\d+)$/;
 
 /**
- * The image section's preprocessing fields. Absent `preprocessing` = the legacy mode, whose fields are required (as
- * they always were); the official mode's descriptive fields may be left out but must not say something else.
+ * The image section's preprocessing fields: `preprocessing` is required and must be `official_toklip`; its
+ * descriptive fields may be left out but must not say something else. A manifest without the field, or naming the
+ * legacy mode, gets one problem that says what to do, not a list of contradicting fields.
  */
 function checkPreprocessing(c: Checker, image: Obj, P: string): void {
-  const modes = Object.keys(PREPROCESSING_MODES) as PreprocessingMode[];
-  const mode = (image.preprocessing ?? 'center_crop_triangle_float') as PreprocessingMode;
-  if (image.preprocessing !== undefined) c.str(image, 'preprocessing', P, { oneOf: modes });
-  const spec = PREPROCESSING_MODES[mode];
-  if (!spec) return;
-  const legacy = mode === 'center_crop_triangle_float';
-  for (const key of ['resize', 'interpolation'] as const) {
-    if (legacy || image[key] !== undefined) c.str(image, key, P, { oneOf: [spec[key]] });
-  }
-  if (legacy) {
-    c.triple(
-      image,
-      'alpha_background',
-      P,
-      (x) => Number.isInteger(x) && x >= 0 && x <= 255,
-      'integers 0..255',
+  const mode = image.preprocessing;
+  if (mode === undefined || mode === LEGACY_MODE) {
+    const what = mode === undefined ? 'missing, which meant' : `"${LEGACY_MODE}" is`;
+    c.problems.push(
+      `${P}.preprocessing: ${what} the legacy TokLIP-Tiny v1 preprocessing, no longer supported: ` +
+        're-export the model with the current toklip-export, which writes "preprocessing": "official_toklip"',
     );
-    if (image.resize_pass_order !== undefined)
-      c.problems.push(`${P}.resize_pass_order: applies to official_toklip only`);
-  } else {
-    if (image.resize_pass_order !== undefined) c.str(image, 'resize_pass_order', P, { oneOf: PASS_ORDERS });
-    if (image.alpha_background !== undefined)
-      c.problems.push(
-        `${P}.alpha_background: has no effect in ${mode} (alpha is dropped, as convert('RGB') does)`,
-      );
+    return;
   }
+  c.str(image, 'preprocessing', P, { oneOf: ['official_toklip'] });
+  for (const key of ['resize', 'interpolation', 'alpha'] as const) {
+    if (image[key] !== undefined) c.str(image, key, P, { oneOf: [OFFICIAL_TOKLIP[key]] });
+  }
+  if (image.resize_pass_order !== undefined) c.str(image, 'resize_pass_order', P, { oneOf: PASS_ORDERS });
+  if (image.alpha_background !== undefined)
+    c.problems.push(
+      `${P}.alpha_background: has no effect in official_toklip (alpha is dropped, as convert('RGB') does)`,
+    );
 }
 
 function checkText(c: Checker, text: Obj, P: string): void {

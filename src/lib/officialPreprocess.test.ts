@@ -108,7 +108,6 @@ describe('official_toklip preprocessing equals torchvision on the PNG corpus', (
             size: c.size,
             mean: corpus.mean,
             std: corpus.std,
-            preprocessing: 'official_toklip',
             resize_pass_order: corpus.pass_order,
           },
         );

@@ -9,7 +9,7 @@
  *   depth 16 → "I;16", which Pillow's `convert('RGB')` clips at 255 — not reproduced (see `exact`).
  * - colour type 2/6 (RGB/RGBA), 4 (LA): 16-bit samples keep their high byte.
  * - colour type 3 → "P": palette colours; tRNS gives alpha but `convert('RGB')` ignores it.
- * - tRNS on L/RGB: alpha for the legacy mode's composite; the official mode ignores alpha for these modes.
+ * - tRNS on L/RGB: alpha in `rgba` (as `convert('RGBA')` gives it), which the preprocessing ignores for these modes.
  * `rgba` always carries the stored colour (never premultiplied) and the alpha Pillow's `convert('RGBA')` gives.
  * Pure: runs in Node (tests) and in the browser.
  */

@@ -1,11 +1,8 @@
 /**
- * Image preprocessing, exactly as docs/CONTRACT.md ("Preprocessing"), in one of two modes named by the manifest:
- * - `official_toklip`: TokLIP's own inference transform (torchvision on a PIL image): shortest side to S with
- *   Pillow's bicubic (bit-exact, src/lib/pillowResample.ts), centre crop with torchvision's rounding, alpha dropped
- *   as `convert('RGB')` does, ToTensor + Normalize in float32.
- * - `center_crop_triangle_float` (TokLIP-Tiny v1): alpha composite over the background in float, centre crop to the
- *   largest square, separable triangle (antialiased) resize in float64 without rounding, normalise.
- * Both give a CHW Float32Array. Pure: runs in Node (tests) and in the browser/worker.
+ * Image preprocessing, exactly as docs/CONTRACT.md ("Preprocessing"): `official_toklip`, TokLIP's own inference
+ * transform (torchvision on a PIL image): shortest side to S with Pillow's bicubic (bit-exact,
+ * src/lib/pillowResample.ts), centre crop with torchvision's rounding, alpha dropped as `convert('RGB')` does,
+ * ToTensor + Normalize in float32. Gives a CHW Float32Array. Pure: runs in Node (tests) and in the browser/worker.
  */
 import {
   type Interleaved,
@@ -17,16 +14,14 @@ import {
 } from './pillowResample';
 import type { PilMode } from './pngPixels';
 
-export type PreprocessingMode = 'official_toklip' | 'center_crop_triangle_float';
+/** The only mode this app reads (a manifest naming another is refused by validateManifest). */
+export type PreprocessingMode = 'official_toklip';
 
 export interface PreprocessSpec {
   size: number;
   mean: readonly [number, number, number] | readonly number[];
   std: readonly [number, number, number] | readonly number[];
-  alpha_background?: readonly [number, number, number] | readonly number[];
-  /** absent: `center_crop_triangle_float` (manifests written before the mode had a name) */
-  preprocessing?: PreprocessingMode;
-  /** `official_toklip`: the Pillow version's pass order (src/lib/pillowResample.ts); absent: `pillow13` */
+  /** the Pillow version's pass order (src/lib/pillowResample.ts); absent: `pillow13` */
   resize_pass_order?: PassOrder;
 }
 
@@ -35,175 +30,16 @@ export interface RgbaImage {
   width: number;
   height: number;
   /**
-   * The mode Pillow would open the file in (decides the resampling path of `official_toklip`); absent: "RGBA" when
-   * any pixel is transparent, else "RGB".
+   * The mode Pillow would open the file in (decides the resampling path); absent: "RGBA" when any pixel is
+   * transparent, else "RGB".
    */
   mode?: PilMode;
 }
 
-export interface ResampleWeights {
-  /** first input index for each output index */
-  start: Int32Array;
-  /** number of taps for each output index */
-  count: Int32Array;
-  /** taps, `maxTaps` per output index */
-  weights: Float64Array;
-  maxTaps: number;
-}
-
-/** Triangle-filter weights mapping `inSize` samples to `outSize` samples (contract step 3). */
-export function triangleWeights(inSize: number, outSize: number): ResampleWeights {
-  const scale = inSize / outSize;
-  const support = Math.max(scale, 1);
-  const maxTaps = Math.ceil(support) * 2 + 2;
-  const start = new Int32Array(outSize);
-  const count = new Int32Array(outSize);
-  const weights = new Float64Array(outSize * maxTaps);
-  for (let i = 0; i < outSize; i++) {
-    const c = (i + 0.5) * scale;
-    const lo = Math.max(0, Math.floor(c - support));
-    const hi = Math.min(inSize, Math.ceil(c + support));
-    let sum = 0;
-    let n = 0;
-    for (let j = lo; j < hi; j++) {
-      const w = Math.max(0, 1 - Math.abs((j + 0.5 - c) / support));
-      weights[i * maxTaps + n] = w;
-      sum += w;
-      n++;
-    }
-    if (sum > 0) for (let k = 0; k < n; k++) weights[i * maxTaps + k]! /= sum;
-    start[i] = lo;
-    count[i] = n;
-  }
-  return { start, count, weights, maxTaps };
-}
-
-export function centerCropBox(width: number, height: number): { left: number; top: number; side: number } {
-  const side = Math.min(width, height);
-  return { left: Math.floor((width - side) / 2), top: Math.floor((height - side) / 2), side };
-}
-
-/**
- * Steps 1–3: composite, crop, resize. Returns CHW float64 values on the 0..255 scale (not rounded).
- */
-export function resizeToModel(
-  img: RgbaImage,
-  size: number,
-  background: readonly number[] = [255, 255, 255],
-): Float64Array {
-  const { data, width, height } = img;
-  if (!Number.isInteger(width) || !Number.isInteger(height) || width < 1 || height < 1) {
-    throw new RangeError(`image size must be positive integers, got ${width}×${height}`);
-  }
-  if (data.length !== width * height * 4) {
-    throw new RangeError(
-      `RGBA buffer has ${data.length} bytes, expected ${width * height * 4} for ${width}×${height}`,
-    );
-  }
-  const { left, top, side: m } = centerCropBox(width, height);
-  const S = size;
-  const bg0 = background[0] ?? 255;
-  const bg1 = background[1] ?? 255;
-  const bg2 = background[2] ?? 255;
-
-  // 1+2: composite the cropped square over the background, HWC float64 (0..255).
-  const src = new Float64Array(m * m * 3);
-  for (let y = 0; y < m; y++) {
-    let si = ((top + y) * width + left) * 4;
-    let di = y * m * 3;
-    for (let x = 0; x < m; x++, si += 4, di += 3) {
-      const a = data[si + 3]!;
-      if (a === 255) {
-        src[di] = data[si]!;
-        src[di + 1] = data[si + 1]!;
-        src[di + 2] = data[si + 2]!;
-      } else {
-        const ia = 255 - a;
-        src[di] = (data[si]! * a + bg0 * ia) / 255;
-        src[di + 1] = (data[si + 1]! * a + bg1 * ia) / 255;
-        src[di + 2] = (data[si + 2]! * a + bg2 * ia) / 255;
-      }
-    }
-  }
-
-  // 3: separable triangle resize: horizontal pass (each row), then vertical pass (columns).
-  const wts = triangleWeights(m, S);
-  const tmp = new Float64Array(m * S * 3); // m rows × S cols × 3
-  for (let y = 0; y < m; y++) {
-    const rowBase = y * m * 3;
-    for (let i = 0; i < S; i++) {
-      const j0 = wts.start[i]!;
-      const n = wts.count[i]!;
-      const wb = i * wts.maxTaps;
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let k = 0; k < n; k++) {
-        const w = wts.weights[wb + k]!;
-        const p = rowBase + (j0 + k) * 3;
-        r += w * src[p]!;
-        g += w * src[p + 1]!;
-        b += w * src[p + 2]!;
-      }
-      const o = (y * S + i) * 3;
-      tmp[o] = r;
-      tmp[o + 1] = g;
-      tmp[o + 2] = b;
-    }
-  }
-  const plane = S * S;
-  const out = new Float64Array(3 * plane);
-  for (let i = 0; i < S; i++) {
-    const j0 = wts.start[i]!;
-    const n = wts.count[i]!;
-    const wb = i * wts.maxTaps;
-    for (let x = 0; x < S; x++) {
-      let r = 0;
-      let g = 0;
-      let b = 0;
-      for (let k = 0; k < n; k++) {
-        const w = wts.weights[wb + k]!;
-        const p = ((j0 + k) * S + x) * 3;
-        r += w * tmp[p]!;
-        g += w * tmp[p + 1]!;
-        b += w * tmp[p + 2]!;
-      }
-      const o = i * S + x;
-      out[o] = r;
-      out[plane + o] = g;
-      out[2 * plane + o] = b;
-    }
-  }
-  return out;
-}
-
-/** Step 4: `(value / 255 - mean) / std`, CHW float32. */
-export function normalise(
-  chw255: Float64Array,
-  mean: readonly number[],
-  std: readonly number[],
-): Float32Array {
-  const plane = chw255.length / 3;
-  const out = new Float32Array(chw255.length);
-  for (let c = 0; c < 3; c++) {
-    const mu = mean[c] ?? 0;
-    const sd = std[c] ?? 1;
-    for (let i = c * plane, end = (c + 1) * plane; i < end; i++) out[i] = (chw255[i]! / 255 - mu) / sd;
-  }
-  return out;
-}
-
-/** The full contract pipeline for the spec's mode: RGBA8 in, normalised CHW float32 [3, S, S] out. */
+/** The full contract pipeline: RGBA8 in, normalised CHW float32 [3, S, S] out. */
 export function preprocess(img: RgbaImage, spec: PreprocessSpec): Float32Array {
-  if (spec.preprocessing === 'official_toklip') {
-    const rgb = officialToklipRgb(img, spec.size, spec.resize_pass_order ?? 'pillow13');
-    return toTensorNormalise(rgb, spec.size, spec.mean, spec.std);
-  }
-  return normalise(
-    resizeToModel(img, spec.size, spec.alpha_background ?? [255, 255, 255]),
-    spec.mean,
-    spec.std,
-  );
+  const rgb = officialToklipRgb(img, spec.size, spec.resize_pass_order ?? 'pillow13');
+  return toTensorNormalise(rgb, spec.size, spec.mean, spec.std);
 }
 
 // ---- official_toklip ------------------------------------------------------------------------

@@ -756,7 +756,7 @@ async function labRun(req: LabRunRequest): Promise<Handled<'labRun'>> {
   if (manifest.teacher) {
     if (stale()) return dropped;
     // The teacher reads pixels: the decoded picture goes through the app's preprocessing like any image, as the
-    // 8-bit RGB a saved PNG of it would hold (at S×S the resize is the identity in both preprocessing modes).
+    // 8-bit RGB a saved PNG of it would hold (at S×S the resize and the crop are the identity).
     const pixels = preprocess(
       { data: chwToRgba(image, S, S), width: S, height: S, mode: 'RGB' },
       manifest.image,
