@@ -1,11 +1,11 @@
 /**
  * JPEGs are decoded by the browser (PNGs by src/lib/pngPixels.ts, exactly as Pillow): this measures how far
  * Chromium's JPEG decoder is from Pillow's (libjpeg-turbo) on the corpus's 10 JPEGs, and what that does to the VQ
- * ids, for the official-layout folder (official_toklip) and TokLIP-Tiny (center_crop_triangle_float). The
- * reference ids come from the torch-free runner (`python -m toklip.runtime`: Pillow decode + the manifest's
- * preprocessing + onnxruntime). Decoders may legitimately differ by a few levels (IDCT and chroma upsampling), so
- * this asserts the same picture (sizes equal, mean |Δ| under 2 levels) and reports the numbers; they are written
- * to e2e/artifacts/jpeg-decode.json and quoted in the README.
+ * ids, for the official-layout folder and TokLIP-Tiny (both official_toklip). The reference ids come from the
+ * torch-free runner (`python -m toklip.runtime`: Pillow decode + the manifest's preprocessing + onnxruntime).
+ * Decoders may legitimately differ by a few levels (IDCT and chroma upsampling), so this asserts the same picture
+ * (sizes equal, mean |Δ| under 2 levels) and reports the numbers; they are written to
+ * e2e/artifacts/jpeg-decode.json and quoted in the README.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';

@@ -83,12 +83,17 @@ export class NodeReference {
     return out[s.outputNames[0]!]!;
   }
 
-  /** Normalised CHW pixels of an S×S raw RGB picture. */
+  /**
+   * Normalised CHW pixels of an S×S raw RGB picture, in float32 steps as ToTensor + Normalize (and the app) compute
+   * them: one rounding at the end, as float64 would give, is an ulp off now and then.
+   */
   pixels(rgb: Uint8Array): Float32Array {
     const { size: S, mean, std } = this.manifest.image;
+    const f = Math.fround;
     const px = new Float32Array(3 * S * S);
     for (let c = 0; c < 3; c++)
-      for (let i = 0; i < S * S; i++) px[c * S * S + i] = (rgb[i * 3 + c]! / 255 - mean[c]!) / std[c]!;
+      for (let i = 0; i < S * S; i++)
+        px[c * S * S + i] = f(f(f(rgb[i * 3 + c]! / 255) - f(mean[c]!)) / f(std[c]!));
     return px;
   }
 
