@@ -1,49 +1,54 @@
+"""The official_toklip pipeline on pictures whose answer is known without torchvision (test_official_preprocess.py
+checks it against torchvision), the training pixels built on it, and the text cleaning."""
+
+from pathlib import Path
+
 import numpy as np
 import pytest
 from PIL import Image
 
-from toklip.preprocess import canonicalize, pad_ids, preprocess_rgba, resize_square, triangle_weights
+from toklip.dataset import Pair, on_white, pair_pixels
+from toklip.preprocess import canonicalize, official_toklip_rgb, pad_ids, preprocess_image, to_tensor_normalise
+
+HALF = ([0.5] * 3, [0.5] * 3)
 
 
-@pytest.mark.parametrize("n_in,n_out", [(300, 128), (128, 128), (7, 128), (61, 16)])
-def test_triangle_weights_are_normalised(n_in: int, n_out: int) -> None:
-    w = triangle_weights(n_in, n_out)
-    assert w.shape == (n_out, n_in)
-    np.testing.assert_allclose(w.sum(1), 1.0, atol=1e-12)
-    assert (w >= 0).all()
-
-
-def test_same_size_is_identity() -> None:
-    np.testing.assert_allclose(triangle_weights(50, 50), np.eye(50), atol=1e-12)
-
-
-def test_downscale_matches_pillow_bilinear_within_rounding() -> None:
-    # Pillow's BILINEAR is the same antialiased triangle filter, but rounds to 8 bits per pass.
-    rng = np.random.default_rng(1)
-    img = rng.integers(0, 256, (200, 200, 3), dtype=np.uint8)
-    ours = resize_square(img.astype(np.float64), 64)
-    pil = np.asarray(Image.fromarray(img).resize((64, 64), Image.BILINEAR)).astype(np.float64)
-    assert np.abs(ours - pil).max() <= 1.01
-
-
-def test_centre_crop_and_alpha_composite() -> None:
-    rgba = np.zeros((10, 30, 4), np.uint8)
-    rgba[:, 10:20, :3] = 255  # the centre square is white, the sides black
-    rgba[:, 10:20, 3] = 255
-    rgba[0, 10, 3] = 0  # transparent pixel -> background white too
-    rgba[0, 10, :3] = 0
-    x = preprocess_rgba(rgba, 10, [0.0, 0.0, 0.0], [1.0, 1.0, 1.0])
-    np.testing.assert_allclose(x, 1.0, atol=1e-6)
-
-
-def test_normalisation_and_layout() -> None:
-    rgba = np.zeros((4, 4, 4), np.uint8)
-    rgba[..., 0] = 255
-    rgba[..., 3] = 255
-    x = preprocess_rgba(rgba, 4, [0.5, 0.5, 0.5], [0.5, 0.5, 0.5])
+def test_normalisation_and_layout_at_model_size() -> None:
+    rgb = np.zeros((4, 4, 3), np.uint8)
+    rgb[..., 0] = 255
+    spec = {"size": 4, "mean": HALF[0], "std": HALF[1], "preprocessing": "official_toklip"}
+    x = preprocess_image(Image.fromarray(rgb), spec)
     assert x.shape == (3, 4, 4) and x.dtype == np.float32
-    np.testing.assert_allclose(x[0], 1.0)
-    np.testing.assert_allclose(x[1:], -1.0)
+    np.testing.assert_array_equal(x[0], 1.0)
+    np.testing.assert_array_equal(x[1:], -1.0)
+
+
+def test_alpha_is_dropped_not_composited() -> None:
+    # At the model size nothing is resampled: the colour stored under a transparent pixel reaches the model.
+    same = np.array([[[255, 0, 0, 0], [10, 20, 30, 128]]] * 2, np.uint8)
+    out = official_toklip_rgb(Image.fromarray(same, "RGBA"), 2)
+    assert out[0, 0].tolist() == [255, 0, 0] and out[0, 1].tolist() == [10, 20, 30]
+    # Resized: Pillow premultiplies RGBA, so a fully transparent region comes out black (white would mean a
+    # composite).
+    up = np.zeros((8, 8, 4), np.uint8)
+    up[:, :4] = [255, 0, 0, 0]
+    up[:, 4:] = [0, 0, 255, 255]
+    out = official_toklip_rgb(Image.fromarray(up, "RGBA"), 16)
+    assert out[8, 0].tolist() == [0, 0, 0] and out[8, 15].tolist() == [0, 0, 255]
+
+
+def test_pair_pixels_are_official_on_white(tmp_path: Path) -> None:
+    rng = np.random.default_rng(3)
+    rgba = rng.integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    rgba[:, :10, 3] = 0  # a transparent band hiding random colours
+    Image.fromarray(rgba, "RGBA").save(tmp_path / "a.png")
+    x = pair_pixels([Pair("a", tmp_path / "a.png", "c", ["a c"], "train", False, "")], 16, *HALF)
+    assert tuple(x.shape) == (1, 3, 16, 16)
+    with Image.open(tmp_path / "a.png") as im:
+        flat = on_white(im)
+    assert np.asarray(flat)[:, :10].min() == 255  # what the band hid is gone
+    want = to_tensor_normalise(official_toklip_rgb(flat, 16), *HALF)
+    np.testing.assert_array_equal(x[0].numpy(), want)
 
 
 @pytest.mark.parametrize(

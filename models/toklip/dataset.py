@@ -11,7 +11,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .preprocess import preprocess_rgba
+from .preprocess import official_toklip_rgb, to_tensor_normalise
 
 
 @dataclass
@@ -54,12 +54,20 @@ def load_pairs(data: Path, split: str | None = None, limit: int | None = None) -
     return pairs[:limit] if limit else pairs
 
 
+def on_white(im: Image.Image) -> Image.Image:
+    """RGB, transparency composited over white. Training only: the pair images' transparent pixels hide arbitrary
+    colours that the official transform's convert('RGB') would expose."""
+    rgba = im.convert("RGBA")
+    return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+
+
 def pair_pixels(pairs: list[Pair], size: int, mean: tuple[float, ...], std: tuple[float, ...]) -> torch.Tensor:
-    """Contract preprocessing of every pair image -> [N, 3, size, size]."""
+    """Every pair image on white through the official TokLIP preprocessing, the only mode the exporter writes
+    -> [N, 3, size, size] (toklip.train_v2's pair_rgb makes the same pictures)."""
     arrs = []
     for p in pairs:
         with Image.open(p.file) as im:
-            arrs.append(preprocess_rgba(np.asarray(im.convert("RGBA")), size, mean, std))
+            arrs.append(to_tensor_normalise(official_toklip_rgb(on_white(im), size), mean, std))
     return torch.from_numpy(np.stack(arrs))
 
 

@@ -226,12 +226,14 @@ class PixelCLIP(nn.Module):
 
 
 def tiny_config() -> TokLIPConfig:
-    """TokLIP-Tiny: 128 px, 16×16 tokens, 1024×8 codebook, d=192."""
+    """TokLIP-Tiny: 128 px, 16×16 tokens, 1024×8 codebook, d=192 (the ``toklip-train`` recipe, which now feeds
+    its pair images through ``official_toklip``; v1's checkpoint, trained before, names no preprocessing)."""
     vq = VQConfig(codebook_size=1024, codebook_embed_dim=8, ch=32, ch_mult=(1, 1, 2, 4), num_res_blocks=1, z_channels=64)
     vision = VisionConfig(image_size=128, width=192, depth=4, heads=3, mlp_hidden=768, act="gelu_tanh", causal=True)
     text = TextConfig(vocab_size=3072, context_length=16, width=192, layers=3, heads=3, mlp_hidden=768, act="gelu_tanh")
     teacher = VisionConfig(image_size=128, width=192, depth=3, heads=3, mlp_hidden=768, act="gelu_tanh", causal=False, patch_size=16)
-    return TokLIPConfig(name="toklip-tiny", vq=vq, vision=vision, text=text, embed_dim=192, teacher=teacher)
+    return TokLIPConfig(name="toklip-tiny", vq=vq, vision=vision, text=text, embed_dim=192, teacher=teacher,
+                        extra={"preprocessing": "official_toklip"})
 
 
 def tiny_v2_config() -> TokLIPConfig:

@@ -5,6 +5,11 @@
 
 Each stage writes a checkpoint (and mid-stage snapshots) so an interrupted run resumes where it
 stopped. Seeds fix the data order and initialisation.
+
+TokLIP-Tiny v1 was trained by this recipe when the teacher and TokLIP stages saw their pair images through the
+since-removed ``center_crop_triangle_float`` preprocessing (git history has it); they now go through
+``official_toklip`` (toklip.dataset.pair_pixels), the only mode the exporter writes, so the recipe no longer
+reproduces v1's numbers exactly.
 """
 
 from __future__ import annotations
@@ -23,7 +28,7 @@ import torch
 import torch.nn.functional as F
 from PIL import Image
 
-from .dataset import CropSampler, Pair, load_pairs, load_photos, pair_pixels, read_jsonl
+from .dataset import CropSampler, Pair, load_pairs, load_photos, on_white, pair_pixels, read_jsonl
 from .model import PixelCLIP, TokLIP, TokLIPConfig, sigmoid_loss, tiny_config
 from .textok import TextEncoderInput, train_tokenizer
 
@@ -95,9 +100,7 @@ def pair_rgb_uint8(pairs: list[Pair]) -> list[np.ndarray]:
     out = []
     for p in pairs:
         with Image.open(p.file) as im:
-            rgba = im.convert("RGBA")
-            bg = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
-            out.append(np.asarray(Image.alpha_composite(bg, rgba).convert("RGB")))
+            out.append(np.asarray(on_white(im)))
     return out
 
 
