@@ -36,6 +36,8 @@ def test_manifest_matches_files(bundle: tuple[Path, TokLIP, PixelCLIP]) -> None:
     assert {"vq_encoder", "vq_decoder", "semantic_encoder", "text_encoder", "teacher_image_encoder", "tokenizer", "codebook"} <= roles
     assert m["grid"] == {"h": model.cfg.grid, "w": model.cfg.grid}
     assert m["logit_scale"] == pytest.approx(float(np.exp(model.logit_scale.item())))
+    # micro_config names no preprocessing (like a v1 checkpoint): the exporter still writes the only mode there is.
+    assert m["image"]["preprocessing"] == "official_toklip"
 
 
 def test_onnx_matches_pytorch(bundle: tuple[Path, TokLIP, PixelCLIP]) -> None:
@@ -88,3 +90,7 @@ def test_manifest_validation_messages(bundle: tuple[Path, TokLIP, PixelCLIP]) ->
     bad = dict(m, files=[f for f in m["files"] if f["role"] != "vq_decoder"])
     with pytest.raises(ManifestError, match="vq_decoder"):
         validate_manifest(bad)
+    v1_image = {k: m["image"][k] for k in ("size", "mean", "std")}
+    v1_image.update(resize="center_crop_then_resize", interpolation="triangle_antialias", alpha_background=[255] * 3)
+    with pytest.raises(ManifestError, match="legacy TokLIP-Tiny v1 preprocessing, no longer supported: re-export"):
+        validate_manifest(dict(m, image=v1_image))

@@ -83,7 +83,7 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any], data_v2:
         " shared with the pixel teacher; logit scale"
         f" {man['logit_scale']:.3f}, bias {man['logit_bias']:.3f}.",
         f"- Pixel teacher CLIP (distillation target): ViT patch {cfg.get('teacher', {}).get('patch_size') if cfg.get('teacher') else 'n/a'}.",
-        f"- Preprocessing: `{man['image'].get('preprocessing', 'center_crop_triangle_float (legacy)')}` (docs/CONTRACT.md).",
+        f"- Preprocessing: `{man['image']['preprocessing']}` (docs/CONTRACT.md).",
         "",
         "## Training",
         "",

@@ -18,6 +18,7 @@ import argparse
 import json
 import math
 import shutil
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from .manifest import build_manifest, write_manifest
-from .preprocess import LEGACY
+from .preprocess import OFFICIAL
 from .model import PixelCLIP, TokLIP, TokLIPConfig, tiny_config
 from .onnx_graphs import export_all
 
@@ -109,11 +110,16 @@ def export_bundle(model: TokLIP, teacher: PixelCLIP | None, tokenizer: Path, out
     export_all(model, teacher, out)
     shutil.copyfile(tokenizer, out / "tokenizer.json")
     write_codebook(model, out / "codebook.bin")
+    if model.cfg.extra.get("preprocessing") != OFFICIAL:
+        # Not refused: the app reads nothing else, so re-exporting is the way to keep using such a checkpoint; its
+        # numbers move a little, and toklip-eval on the new folder says how much.
+        print(f"note: the checkpoint's config does not name {OFFICIAL} (a TokLIP-Tiny v1 checkpoint was trained on "
+              f"the since-removed legacy preprocessing); the manifest names {OFFICIAL}, the only mode the app reads",
+              file=sys.stderr)
     manifest = build_manifest(
         model.cfg, out, display_name=display_name, description=description,
         logit_scale=float(math.exp(model.logit_scale.item())), logit_bias=float(model.logit_bias.item()),
         default_prompts=DEFAULT_PROMPTS, license_info=license_info(data, data_v2), training=training,
-        preprocessing=model.cfg.extra.get("preprocessing", LEGACY),
     )
     concepts = concepts_from_data(data)
     if concepts:

@@ -41,7 +41,6 @@ from onnx import TensorProto, helper, numpy_helper
 from . import vit as vit_mod
 from .export import write_codebook
 from .manifest import build_manifest, validate_manifest, write_manifest
-from .preprocess import OFFICIAL
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer
 from . import fp16_safe
@@ -362,7 +361,7 @@ def calibration_pixels(model: TokLIP, images: Sequence[Path] = (), n_random: int
     out.append(torch.stack([xx, yy, -xx * yy])[None])
     checker = ((torch.arange(s)[:, None] // 8 + torch.arange(s)[None, :] // 8) % 2).float() * 2 - 1
     out.append(torch.stack([checker, -checker, checker])[None])
-    spec = image_section(s, cfg.mean, cfg.std, OFFICIAL)
+    spec = image_section(s, cfg.mean, cfg.std)
     for p in images:
         out.append(torch.from_numpy(preprocess_image(p, spec))[None])
     return torch.cat(out)
@@ -517,9 +516,7 @@ def write_variant(cfg: Any, logits: tuple[float, float], graphs: dict[str, Path]
                        default_prompts=["a photo of a cat", "a photo of a dog", "a red apple", "a car", "a tree",
                                         "a house", "the sun", "a flower"],
                        license_info={"code": "Apache-2.0 (this exporter)", "weights": WEIGHTS_LICENSE,
-                                     "data_attribution": []},
-                       # TokLIP's own inference transform (open_clip image_transform, bicubic, "shortest").
-                       preprocessing=OFFICIAL)
+                                     "data_attribution": []})
     m["id"] = model_id
     m["files"] = files
     m["text"] = {"context_length": cfg.text.context_length, "pad_id": prepared.rule.pad_id, "clean": "canonicalize",

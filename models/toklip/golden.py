@@ -21,7 +21,7 @@ from PIL import Image
 
 from .dataset import load_pairs, read_jsonl
 from .metrics import psnr, ssim
-from .preprocess import canonicalize, preprocess_image, preprocess_rgba, to_rgb01
+from .preprocess import canonicalize, image_section, preprocess_image, to_rgb01
 from .runtime import Bundle
 
 TEXT_CASES = [
@@ -42,24 +42,35 @@ def _b64(a: np.ndarray) -> str:
 
 
 def preprocess_cases(size: int, mean: list[float], std: list[float]) -> list[dict[str, Any]]:
+    """Noise pictures whose shapes reach each step of ``official_toklip`` (down- and upscaling, no resize, odd crop
+    margins, Pillow 13's vertical-first pass, premultiplied alpha), with the tensor this toolkit makes of them: the
+    app's ``preprocess`` must equal it bit for bit (src/lib/preprocess.test.ts)."""
     rng = np.random.default_rng(0)
+    spec = image_section(size, mean, std)
     cases = []
     for name, (w, h, alpha) in {
         "noise_wide_downscale": (300, 200, False),
         "noise_tall_alpha": (61, 97, True),
-        "tiny_upscale": (7, 5, True),
+        "tiny_upscale_alpha": (7, 5, True),
         "exact_size": (size, size, False),
-        # Odd crop margins (101, 37, 101): floor((w - m) / 2) vs a rounding crop differ only here.
-        "odd_margin_wide": (301, 200, False),
-        "odd_margin_tall_alpha": (60, 97, True),
-        "odd_margin_tall": (200, 301, False),
+        # No resample at all: the colour under transparent pixels reaches the model unchanged.
+        "exact_size_alpha": (size, size, True),
+        # A margin of 3 crops from 2 (Python's round, half to even), where floor would give 1.
+        "margin3_wide": (size + 3, size, False),
+        "margin3_tall_alpha": (size, size + 3, True),
+        "resized_margin3_wide": (2 * size + 6, 2 * size, False),
+        # Tall enough that Pillow 13 runs the vertical pass first (resize_pass_order "pillow13").
+        "tall_vertical_first": (size + 71, 2 * size + 145, False),
     }.items():
         rgba = rng.integers(0, 256, (h, w, 4), dtype=np.uint8)
+        mode = "RGBA" if alpha else "RGB"
         if not alpha:
             rgba[..., 3] = 255
-        out = preprocess_rgba(rgba, size, mean, std)
-        cases.append({"name": name, "width": w, "height": h, "rgba_b64": _b64(rgba), "size": size, "mean": mean,
-                      "std": std, "output_b64": _b64(out.astype("<f4"))})
+        img = Image.fromarray(rgba if alpha else np.ascontiguousarray(rgba[..., :3]), mode)
+        out = preprocess_image(img, spec)
+        cases.append({"name": name, "width": w, "height": h, "rgba_b64": _b64(rgba), "mode": mode, "size": size,
+                      "mean": mean, "std": std, "preprocessing": spec["preprocessing"],
+                      "resize_pass_order": spec["resize_pass_order"], "output_b64": _b64(out.astype("<f4"))})
     return cases
 
 

@@ -10,7 +10,7 @@ import math
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .preprocess import LEGACY, image_mode_problems, image_section
+from .preprocess import image_mode_problems, image_section
 
 if TYPE_CHECKING:  # only for build_manifest's annotation: validation and the runner must not need torch
     from .model import TokLIPConfig
@@ -52,7 +52,7 @@ def file_entries(folder: Path) -> list[dict[str, Any]]:
 
 def build_manifest(cfg: TokLIPConfig, folder: Path, *, display_name: str, description: str, logit_scale: float,
                    logit_bias: float, default_prompts: list[str], license_info: dict[str, Any],
-                   training: dict[str, Any] | None = None, preprocessing: str = LEGACY) -> dict[str, Any]:
+                   training: dict[str, Any] | None = None) -> dict[str, Any]:
     metrics_path = folder / "metrics.json"
     files = file_entries(folder)
     weights = sum(f["bytes"] for f in files if f["path"].endswith(".onnx"))
@@ -62,7 +62,7 @@ def build_manifest(cfg: TokLIPConfig, folder: Path, *, display_name: str, descri
         "id": cfg.name,
         "display_name": display_name,
         "description": description,
-        "image": image_section(cfg.vision.image_size, cfg.mean, cfg.std, preprocessing),
+        "image": image_section(cfg.vision.image_size, cfg.mean, cfg.std),
         "grid": {"h": cfg.grid, "w": cfg.grid},
         "downsample": cfg.vq.downsample,
         "codebook": {"size": cfg.vq.codebook_size, "dim": cfg.vq.codebook_embed_dim, "l2_normalised": True},

@@ -1,18 +1,14 @@
 """Image and text preprocessing exactly as docs/CONTRACT.md states; src/lib mirrors it in TypeScript.
 
-Two image modes (manifest ``image.preprocessing``):
-- ``official_toklip``: TokLIP's inference transform (open_clip ``image_transform``, resize_mode "shortest"):
-  torchvision ``Resize(S, BICUBIC)`` + ``CenterCrop(S)`` on the PIL image, ``convert('RGB')``, ``ToTensor``,
-  ``Normalize``. Done here with Pillow alone (what torchvision calls on PIL images), so the reference runner needs
-  no torch; tests check it equals torchvision's own transform byte for byte.
-- ``center_crop_triangle_float`` (TokLIP-Tiny v1, the default when the field is absent): float composite, crop,
-  triangle resize, no rounding.
-Torch-free: numpy and Pillow only.
+One image mode (manifest ``image.preprocessing``, required): ``official_toklip``, TokLIP's inference transform
+(open_clip ``image_transform``, resize_mode "shortest"): torchvision ``Resize(S, BICUBIC)`` + ``CenterCrop(S)`` on
+the PIL image, ``convert('RGB')``, ``ToTensor``, ``Normalize``. Done here with Pillow alone (what torchvision calls
+on PIL images), so the reference runner needs no torch; tests check it equals torchvision's own transform byte for
+byte. Torch-free: numpy and Pillow only.
 """
 
 from __future__ import annotations
 
-import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -22,105 +18,54 @@ import numpy as np
 import PIL
 from PIL import Image, ImageOps
 
-
-def triangle_weights(n_in: int, n_out: int) -> np.ndarray:
-    """[n_out, n_in] matrix of the antialiased triangle (bilinear) filter."""
-    scale = n_in / n_out
-    support = max(scale, 1.0)
-    w = np.zeros((n_out, n_in), dtype=np.float64)
-    for i in range(n_out):
-        c = (i + 0.5) * scale
-        lo = max(int(math.floor(c - support)), 0)
-        hi = min(int(math.ceil(c + support)), n_in)
-        j = np.arange(lo, hi)
-        wi = np.maximum(0.0, 1.0 - np.abs((j + 0.5 - c) / support))
-        w[i, lo:hi] = wi / wi.sum()
-    return w
-
-
-def composite_rgba(rgba: np.ndarray, background: Sequence[int] = (255, 255, 255)) -> np.ndarray:
-    """uint8 [H, W, 4] -> float64 [H, W, 3] on the background, unrounded."""
-    rgb = rgba[..., :3].astype(np.float64)
-    a = rgba[..., 3:4].astype(np.float64)
-    bg = np.asarray(background, dtype=np.float64)
-    return (rgb * a + bg * (255.0 - a)) / 255.0
-
-
-def resize_square(rgb: np.ndarray, size: int) -> np.ndarray:
-    """Centre-crop float [H, W, 3] to a square and resize it to size×size (values stay 0..255)."""
-    h, w = rgb.shape[:2]
-    m = min(h, w)
-    top, left = (h - m) // 2, (w - m) // 2
-    sq = rgb[top : top + m, left : left + m]
-    wm = triangle_weights(m, size)
-    # Rows (vertical) first, then columns, as the contract says; separable so order only matters
-    # for rounding, which we never do.
-    out = np.einsum("ij,jkc->ikc", wm, sq)
-    return np.einsum("kj,ijc->ikc", wm, out)
-
-
-def preprocess_rgba(
-    rgba: np.ndarray,
-    size: int,
-    mean: Sequence[float],
-    std: Sequence[float],
-    background: Sequence[int] = (255, 255, 255),
-) -> np.ndarray:
-    """uint8 RGBA [H, W, 4] -> float32 CHW [3, size, size] normalised."""
-    rgb = resize_square(composite_rgba(rgba, background), size) / 255.0
-    x = (rgb - np.asarray(mean)) / np.asarray(std)
-    return np.ascontiguousarray(x.transpose(2, 0, 1)).astype(np.float32)
-
-
 OFFICIAL = "official_toklip"
+# TokLIP-Tiny v1's mode, also what an absent field used to mean: named only so that such a manifest is refused with
+# advice rather than a bare "must be official_toklip".
 LEGACY = "center_crop_triangle_float"
-MODES = (OFFICIAL, LEGACY)
-# What each mode writes into the manifest's "image" section besides size/mean/std (docs/CONTRACT.md).
-MODE_FIELDS: dict[str, dict[str, object]] = {
-    OFFICIAL: {"resize": "shortest_side_then_center_crop", "interpolation": "pillow_bicubic",
-               "alpha": "dropped"},
-    LEGACY: {"resize": "center_crop_then_resize", "interpolation": "triangle_antialias",
-             "alpha_background": [255, 255, 255]},
-}
+LEGACY_ADVICE = ("the legacy TokLIP-Tiny v1 preprocessing, no longer supported: re-export the model with the current "
+                 'toklip-export, which writes "preprocessing": "official_toklip"')
+# The descriptive fields the exporter writes into the manifest's "image" section besides size/mean/std
+# (docs/CONTRACT.md); a reader accepts them absent but not saying something else.
+OFFICIAL_FIELDS: dict[str, object] = {"resize": "shortest_side_then_center_crop", "interpolation": "pillow_bicubic",
+                                      "alpha": "dropped"}
 
 
-def image_section(size: int, mean: Sequence[float], std: Sequence[float], mode: str,
+def image_section(size: int, mean: Sequence[float], std: Sequence[float],
                   pass_order: str = "pillow13") -> dict[str, object]:
-    """The manifest's "image" section for a preprocessing mode (``pass_order``: official mode only)."""
-    if mode not in MODE_FIELDS:
-        raise ValueError(f"unknown preprocessing mode {mode!r}; known: {', '.join(MODES)}")
-    out = {"size": size, "mean": list(mean), "std": list(std), "preprocessing": mode, **MODE_FIELDS[mode]}
-    if mode == OFFICIAL:
-        if pass_order not in PASS_ORDERS:
-            raise ValueError(f"unknown resize pass order {pass_order!r}; known: {', '.join(PASS_ORDERS)}")
-        out["resize_pass_order"] = pass_order
-    return out
+    """The manifest's "image" section (``pass_order``: which Pillow version's resize the app follows)."""
+    if pass_order not in PASS_ORDERS:
+        raise ValueError(f"unknown resize pass order {pass_order!r}; known: {', '.join(PASS_ORDERS)}")
+    return {"size": size, "mean": list(mean), "std": list(std), "preprocessing": OFFICIAL, **OFFICIAL_FIELDS,
+            "resize_pass_order": pass_order}
+
+
+def _mode_problem(mode: object) -> str | None:
+    if mode is None:
+        return f"image.preprocessing is missing, which meant {LEGACY_ADVICE}"
+    if mode == LEGACY:
+        return f"image.preprocessing {LEGACY!r} is {LEGACY_ADVICE}"
+    if mode != OFFICIAL:
+        return f"image.preprocessing must be {OFFICIAL}, got {mode!r}"
+    return None
 
 
 def image_mode_problems(img: dict) -> list[str]:
-    """What is wrong with an "image" section's preprocessing fields (empty: fine). Absent "preprocessing" means
-    the legacy mode (manifests written before modes had names), whose fields are required; the official mode's
-    descriptive fields may be left out but must not say something else."""
-    mode = img.get("preprocessing", LEGACY)
-    if mode not in MODE_FIELDS:
-        return [f"image.preprocessing must be one of {', '.join(MODES)}, got {mode!r}"]
+    """What is wrong with an "image" section's preprocessing fields (empty: fine). A section without
+    "preprocessing", or naming the legacy mode, gets one problem that says what to do, not a list of the legacy
+    fields that contradict the official mode."""
+    problem = _mode_problem(img.get("preprocessing"))
+    if problem:
+        return [problem]
     out = []
-    for key, want in MODE_FIELDS[mode].items():
+    for key, want in OFFICIAL_FIELDS.items():
         got = img.get(key)
-        if key != "alpha_background" and (got is not None or mode == LEGACY) and got != want:
-            out.append(f"image.{key} must be {want!r} for preprocessing {mode}, got {got!r}")
-    if mode == LEGACY:
-        bg = img.get("alpha_background")
-        if not (isinstance(bg, list) and len(bg) == 3 and all(isinstance(v, int) and 0 <= v <= 255 for v in bg)):
-            out.append(f"image.alpha_background must be 3 integers 0..255 for preprocessing {LEGACY}, got {bg!r}")
-        if "resize_pass_order" in img:
-            out.append(f"image.resize_pass_order applies to {OFFICIAL} only")
-    else:
-        if img.get("resize_pass_order", "pillow13") not in PASS_ORDERS:
-            out.append(f"image.resize_pass_order must be one of {', '.join(PASS_ORDERS)}, "
-                       f"got {img['resize_pass_order']!r}")
-        if "alpha_background" in img:
-            out.append(f"image.alpha_background has no effect in {OFFICIAL} (alpha is dropped, as convert('RGB') does)")
+        if got is not None and got != want:
+            out.append(f"image.{key} must be {want!r} for preprocessing {OFFICIAL}, got {got!r}")
+    if img.get("resize_pass_order", "pillow13") not in PASS_ORDERS:
+        out.append(f"image.resize_pass_order must be one of {', '.join(PASS_ORDERS)}, "
+                   f"got {img['resize_pass_order']!r}")
+    if "alpha_background" in img:
+        out.append(f"image.alpha_background has no effect in {OFFICIAL} (alpha is dropped, as convert('RGB') does)")
     return out
 
 
@@ -200,29 +145,14 @@ def load_image(path: str | Path) -> Image.Image:
 
 def preprocess_image(img: Image.Image | str | Path, image_spec: dict) -> np.ndarray:
     """Manifest-driven preprocessing (``image`` section): float32 CHW [3, S, S], normalised."""
+    problem = _mode_problem(image_spec.get("preprocessing"))
+    if problem:
+        raise ValueError(problem)
     if not isinstance(img, Image.Image):
         img = load_image(img)
-    mode = image_spec.get("preprocessing", LEGACY)
     size, mean, std = image_spec["size"], image_spec["mean"], image_spec["std"]
-    if mode == OFFICIAL:
-        order = image_spec.get("resize_pass_order", "pillow13")
-        return to_tensor_normalise(official_toklip_rgb(img, size, order), mean, std)
-    if mode == LEGACY:
-        background = image_spec.get("alpha_background", (255, 255, 255))
-        return preprocess_rgba(np.asarray(img.convert("RGBA")), size, mean, std, background)
-    raise ValueError(f"unknown image.preprocessing {mode!r}; this toolkit knows {', '.join(MODES)}")
-
-
-def load_rgba(path: str | Path) -> np.ndarray:
-    """Decode a file to uint8 RGBA honouring EXIF orientation (first frame of animations)."""
-    with Image.open(path) as im:
-        im.seek(0)
-        im = ImageOps.exif_transpose(im)
-        return np.asarray(im.convert("RGBA"))
-
-
-def preprocess_file(path: str | Path, size: int, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
-    return preprocess_rgba(load_rgba(path), size, mean, std)
+    order = image_spec.get("resize_pass_order", "pillow13")
+    return to_tensor_normalise(official_toklip_rgb(img, size, order), mean, std)
 
 
 def to_rgb01(x: np.ndarray, mean: Sequence[float], std: Sequence[float]) -> np.ndarray:
