@@ -66,8 +66,14 @@ def test_exported_decoder_has_no_resize_and_matches_pytorch(tmp_path: Path) -> N
     n_up = sum(isinstance(m, Upsample) for m in model.trunk.vq.decoder.modules())
     path = export_graph(VQDecoderGraph(model), torch.zeros(1, g, g, dtype=torch.int32), "ids", "image",
                         tmp_path / "vq_decoder.onnx")
-    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    proto = onnx.load(str(path))
+    ops = [n.op_type for n in proto.graph.node]
     assert ops.count("ConvTranspose") == n_up and "Resize" not in ops
+    # 3×3 weights are stored, and the 4×4 kernels computed from them (Einsum), not stored
+    stored = [tuple(t.dims) for t in proto.graph.initializer]
+    stored += [tuple(a.t.dims) for n in proto.graph.node if n.op_type == "Constant" for a in n.attribute]
+    assert not any(len(d) == 4 and d[-2:] == (4, 4) for d in stored)
+    assert ops.count("Einsum") == 2 * n_up
     ids = torch.randint(0, model.cfg.vq.codebook_size, (2, g, g), dtype=torch.int32)
     with torch.no_grad():
         # the graph module outside the export: the model's own forward (nearest + conv)

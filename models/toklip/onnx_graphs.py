@@ -14,6 +14,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .model import PixelCLIP, TokLIP
+from .onnx_tidy import dedupe_constants_file
 from .upconv import transposed_upsampling
 
 OPSET = 17
@@ -84,8 +85,7 @@ class TeacherImageGraph(nn.Module):
 def export_graph(module: nn.Module, example: torch.Tensor, in_name: str, out_name: str, path: Path) -> Path:
     module.eval()
     path.parent.mkdir(parents=True, exist_ok=True)
-    # A graph module may ask for a context entered outside the trace (computing anything there keeps it out of
-    # the graph: it exports as constants).
+    # A graph module may ask for a context entered around the trace (VQDecoderGraph: its export-only form).
     context = getattr(module, "export_context", None)
     with warnings.catch_warnings(), torch.no_grad(), context() if context else nullcontext():
         warnings.simplefilter("ignore")
@@ -100,6 +100,7 @@ def export_graph(module: nn.Module, example: torch.Tensor, in_name: str, out_nam
             do_constant_folding=True,
             dynamo=False,
         )
+    dedupe_constants_file(path)
     return path
 
 
