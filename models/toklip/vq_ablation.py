@@ -7,7 +7,8 @@
 
 Arms: A = run 2's VQ settings (2048 codes, L1 0.2, lr 4e-4, bicubic crops, v1 + v2 photos and pairs, 85 %
 photos); B = v1's (1024 codes, L1 0.5, lr 3e-4, bilinear crops, v1 photos and pairs, 70 % photos); C = A with
-v1's pairs only (no line-art icons); D = A with v1's L1 weight and lr; E = A with 1024 codes. Measured on
+v1's pairs only (no line-art icons); D = A with v1's L1 weight and lr; E = A with 1024 codes; F = B with v2's
+photos and textures added to v1's photos (pairs v1's). Measured on
 2026-11-29 (400 steps x 20 at 64 px, seed 0, 41 held-out photos): A 16.06 dB, B 16.66 dB, C 15.90 dB,
 D 16.25 dB, E 17.01 dB.
 """
@@ -35,12 +36,16 @@ from .train_v2 import ScheduleV2, capped, pair_rgb, train_pairs
 V1, V2 = Path("models/data"), Path("models/data-v2")
 _A: dict[str, Any] = dict(codes=2048, l1=0.2, resample=Image.BICUBIC, folders=[V1, V2], share=0.85, lr=4e-4,
                           min_frac=(0.3, 0.4))
+_B: dict[str, Any] = dict(codes=1024, l1=0.5, resample=Image.BILINEAR, folders=[V1], share=0.7, lr=3e-4,
+                          min_frac=(0.3, 0.3))
 ARMS: dict[str, dict[str, Any]] = {
     "A": _A,
-    "B": dict(codes=1024, l1=0.5, resample=Image.BILINEAR, folders=[V1], share=0.7, lr=3e-4, min_frac=(0.3, 0.3)),
+    "B": _B,
     "C": {**_A, "pair_folders": [V1]},
     "D": {**_A, "l1": 0.5, "lr": 3e-4},
     "E": {**_A, "codes": 1024},
+    # B with v2's photos and textures added to v1's (pairs still v1's): does more natural data help at v1's settings?
+    "F": {**_B, "folders": [V1, V2], "pair_folders": [V1]},
 }
 
 
