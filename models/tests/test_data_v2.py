@@ -504,8 +504,8 @@ def test_build_v2_on_fixtures(idx: V.EmojiIndex, root: Path, tmp_path: Path) -> 
     wn_dir = make_wordnet(tmp_path / "wn")
     only = ["twemoji", "openmoji", "tabler", "fontawesome", "flag-icons"]
     outs = [tmp_path / "a", tmp_path / "b"]
-    for out in outs:
-        BV2.build_v2(out, size=32, root=root, idx=idx, wordnet_dir=wn_dir, only=only)
+    for out, workers in zip(outs, (1, 2)):  # deterministic, and the same with rasterising in worker processes
+        BV2.build_v2(out, size=32, root=root, idx=idx, wordnet_dir=wn_dir, only=only, workers=workers)
     files = sorted(str(p.relative_to(outs[0])) for p in outs[0].rglob("*") if p.is_file())
     assert files == sorted(str(p.relative_to(outs[1])) for p in outs[1].rglob("*") if p.is_file())
     assert all((outs[0] / f).read_bytes() == (outs[1] / f).read_bytes() for f in files)  # deterministic

@@ -22,10 +22,13 @@ from __future__ import annotations
 import argparse
 import hashlib
 import json
+import multiprocessing
+import os
 import sys
 import time
 import warnings
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 from PIL import Image
@@ -67,8 +70,39 @@ def captions_v2(c: V.SvgCandidate, wn: WordNet | None = None) -> list[str]:
     return out[:MAX_CAPTIONS]
 
 
+def _render_one(job: tuple[str | None, str, int, float]) -> Image.Image | str:
+    """A rendering, or the name of the error that prevented it (pickled back from a worker process)."""
+    svg, err, size, padding = job
+    if svg is None:
+        return err
+    try:
+        return V.rasterise(svg, size, padding)
+    except S.SourceUnavailable:
+        raise  # no rasteriser: nothing can be rendered, say so once
+    except Exception as exc:
+        return type(exc).__name__
+
+
+def _render_all(cands: list[V.SvgCandidate], size: int, padding: float, workers: int) -> Iterator[Image.Image | str]:
+    """Renders in candidate order (so everything downstream, pixel dedupe included, is the same for any number
+    of workers); SVG sources are read here, the rasterising runs in ``workers`` processes."""
+
+    def jobs() -> Iterator[tuple[str | None, str, int, float]]:
+        for c in cands:
+            try:
+                yield c.svg(), "", size, padding
+            except Exception as exc:
+                yield None, type(exc).__name__, size, padding
+
+    if workers <= 1:
+        yield from map(_render_one, jobs())
+        return
+    with multiprocessing.get_context("spawn").Pool(workers) as pool:
+        yield from pool.imap(_render_one, jobs(), chunksize=64)
+
+
 def build_svg_pairs(cands: list[V.SvgCandidate], out: Path, size: int, padding: float, heldout_style: str | None,
-                    wn: WordNet | None) -> tuple[list[dict], dict]:
+                    wn: WordNet | None, workers: int = 1) -> tuple[list[dict], dict]:
     pair_dir = out / "pairs"
     pair_dir.mkdir(parents=True, exist_ok=True)
     cands = sorted(cands, key=lambda c: c.id)
@@ -78,13 +112,9 @@ def build_svg_pairs(cands: list[V.SvgCandidate], out: Path, size: int, padding: 
     skipped: Counter[str] = Counter()
     first_of: dict[str, str] = {}  # pixel digest -> id: identical renders (aliases) kept once
     t0 = time.time()
-    for i, c in enumerate(cands):
-        try:
-            img = V.rasterise(c.svg(), size, padding)
-        except S.SourceUnavailable:
-            raise  # no rasteriser: nothing can be rendered, say so once
-        except Exception as exc:  # one broken SVG must not abort the build
-            skipped[f"{c.style}: unrenderable ({type(exc).__name__})"] += 1
+    for i, (c, img) in enumerate(zip(cands, _render_all(cands, size, padding, workers))):
+        if isinstance(img, str):  # one broken SVG must not abort the build
+            skipped[f"{c.style}: unrenderable ({img})"] += 1
             continue
         if img.getextrema() == ((255, 255), (255, 255), (255, 255)):
             skipped[f"{c.style}: blank render"] += 1
@@ -118,9 +148,11 @@ def build_svg_pairs(cands: list[V.SvgCandidate], out: Path, size: int, padding: 
 
 def build_v2(out: Path, limit: int | None = None, size: int = B.PAIR_SIZE, padding: float = 0.1,
              heldout_style: str | None = DEFAULT_HELDOUT_STYLE, only: list[str] | None = None,
-             root: Path | None = None, idx: V.EmojiIndex | None = None, wordnet_dir: Path | None = None) -> dict:
+             root: Path | None = None, idx: V.EmojiIndex | None = None, wordnet_dir: Path | None = None,
+             workers: int = 1) -> dict:
     """``root``/``idx``/``wordnet_dir`` replace the installed npm packages, Debian's Unicode/CLDR
-    names and Debian's WordNet (tests); None = the installed ones."""
+    names and Debian's WordNet (tests); None = the installed ones. ``workers``: rasterising processes (the
+    output is the same for any number)."""
     t0 = time.time()
     prev = out / "sources.json"
     if prev.is_file() and json.loads(prev.read_text(encoding="utf-8")).get("profile") != "v2":
@@ -153,7 +185,7 @@ def build_v2(out: Path, limit: int | None = None, size: int = B.PAIR_SIZE, paddi
             B.log(f"  {pkg}: {len(items)} texture candidates")
             photo_cands += items[:limit] if limit else items
 
-    pairs, qstats = build_svg_pairs(svg_cands, out, size, padding, heldout_style, wn)
+    pairs, qstats = build_svg_pairs(svg_cands, out, size, padding, heldout_style, wn, workers)
     B.write_jsonl(out / "pairs.jsonl", pairs)
     photos, pstats = B.build_photos(photo_cands, out)
     B.write_jsonl(out / "photos.jsonl", photos)
@@ -217,15 +249,19 @@ def main(argv: list[str] | None = None) -> int:
                     help="emoji style kept out of train/val (split 'heldout_style'); 'none' keeps all")
     ap.add_argument("--only", nargs="+", default=None,
                     help="only these sources (reader keys, e.g. twemoji tabler flag-icons textures)")
+    ap.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                    help="processes that rasterise SVGs (default: 2, or 1 on one core); same output for any number")
     args = ap.parse_args(argv)
     if args.limit is not None and args.limit <= 0:
         ap.error("--limit must be positive")
+    if args.workers < 1:
+        ap.error("--workers must be at least 1")
     if not 0 <= args.padding < 0.5:
         ap.error("--padding must be in [0, 0.5)")
     warnings.simplefilter("ignore", Image.DecompressionBombWarning)
     held = None if args.heldout_style == "none" else args.heldout_style
     try:
-        build_v2(args.out, args.limit, args.size, args.padding, held, args.only)
+        build_v2(args.out, args.limit, args.size, args.padding, held, args.only, workers=args.workers)
     except (S.SourceUnavailable, ValueError) as exc:
         B.loud(f"v2 build stopped: {exc}")
         return 1
