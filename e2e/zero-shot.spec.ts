@@ -98,7 +98,9 @@ test('zero-shot: a labelled folder’s accuracy and confusion matrix equal onnxr
       const url = new URL(`models/${DEFAULT_MODEL_ID}/${s.file}`, page.url()).href;
       writeFileSync(join(dir, `mirrored-${name.replace(/\.\w+$/, '')}.png`), await mirroredPng(page, url));
     }
-    expect(new Set(labels).size, 'one label per sample').toBe(labels.length);
+    // Samples of one concept in two styles share a sub-folder: a label with more than two images.
+    const distinct = [...new Set(labels)];
+    expect(distinct.length, 'at least two labels').toBeGreaterThanOrEqual(2);
 
     const panel = page.getByTestId('zeroshot');
     await panel.getByTestId('zs-toggle').click();
@@ -107,7 +109,7 @@ test('zero-shot: a labelled folder’s accuracy and confusion matrix equal onnxr
     await expect(result).toHaveAttribute('data-state', 'done');
 
     const appLabels = JSON.parse((await result.getAttribute('data-labels'))!) as string[];
-    expect([...appLabels].sort(), 'the sub-folder names are the labels').toEqual([...labels].sort());
+    expect([...appLabels].sort(), 'the sub-folder names are the labels').toEqual([...distinct].sort());
     const rows = panel.getByTestId('zs-folder-item');
     await expect(rows).toHaveCount(2 * labels.length);
 
