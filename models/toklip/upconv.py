@@ -8,10 +8,11 @@ convolution with a 4×4 kernel, stride 2 and padding 1 reads exactly those rows,
     k0 = w2,  k1 = w1 + w2,  k2 = w0 + w1,  k3 = w0     (per axis)
 
 it gives the same output: 16 multiply-adds per output pixel and input channel instead of 36, and no upsampled
-tensor in memory. onnxruntime-web's WASM build runs it as one GEMM + col2im; its decoder time drops by about a
-fifth (bench/results). The model keeps LlamaGen's parameters and forward; only the ONNX export
-(``VQDecoderGraph.export_context``) switches the ``Upsample`` modules to this form; the graph keeps the 3×3
-weights and computes the 4×4 kernels from them with constant-only Einsums (folded by onnxruntime at load).
+tensor in memory. onnxruntime-web's WASM build runs it as GEMM + col2im: 5–7 % less decoder time on one thread,
+within noise on two (bench/results/2026-11-30-convtranspose-ab.md). The model keeps LlamaGen's parameters and
+forward; only the ONNX export (``VQDecoderGraph.export_context``) switches the ``Upsample`` modules to this form;
+the graph keeps the 3×3 weights and computes the 4×4 kernels from them with constant-only Einsums (folded by
+onnxruntime at load).
 """
 
 from __future__ import annotations
