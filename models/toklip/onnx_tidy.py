@@ -17,7 +17,13 @@ from onnx import AttributeProto
 def _key(t: onnx.TensorProto) -> tuple[int, tuple[int, ...], str] | None:
     if t.data_location == onnx.TensorProto.EXTERNAL:
         return None  # not read here; left as it is
-    body = t.SerializeToString(deterministic=True) if not t.raw_data else t.raw_data
+    if t.raw_data:
+        body = t.raw_data
+    else:  # typed fields: compare the values, not the tensor's own name
+        anon = onnx.TensorProto()
+        anon.CopyFrom(t)
+        anon.ClearField("name")
+        body = anon.SerializeToString(deterministic=True)
     return t.data_type, tuple(t.dims), hashlib.sha256(body).hexdigest()
 
 

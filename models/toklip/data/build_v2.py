@@ -91,6 +91,8 @@ def _render_all(cands: list[V.SvgCandidate], size: int, padding: float, workers:
         for c in cands:
             try:
                 yield c.svg(), "", size, padding
+            except S.SourceUnavailable:
+                raise
             except Exception as exc:
                 yield None, type(exc).__name__, size, padding
 
