@@ -219,3 +219,24 @@ def test_kind_balanced_batches_take_each_kind_in_its_share_and_fill_from_others(
     assert len(idx) == len(caps) == 30 and len({pairs[i].concept for i in idx}) == 30
     # stamps have 3 concepts for a share of 6: the missing 3 come from the largest share's kind
     assert got.count("emoji") == 18 and got.count("icon") == 9 and got.count("stamp") == 3
+
+
+def test_teacher_ablation_shares_and_a_tiny_run(synthetic_data: Path, v2_data: Path, tmp_path: Path) -> None:
+    from toklip.teacher_ablation import evaluate as teacher_eval
+    from toklip.teacher_ablation import parse_shares
+    from toklip.teacher_ablation import train as teacher_train
+    from toklip.train_v2 import ScheduleV2
+
+    pairs = [Pair(f"e{i}", Path("x"), f"e{i}", ["c"], "train", False, "twemoji", "emoji") for i in range(30)]
+    pairs += [Pair(f"i{i}", Path("x"), f"i{i}", ["c"], "train", False, "mdi", "icon") for i in range(90)]
+    assert parse_shares("recipe", pairs) == ScheduleV2().kind_shares
+    assert dict(parse_shares("proportional", pairs)) == {"emoji": 0.25, "icon": 0.75}
+    assert parse_shares("emoji=0.2,icon=0.8", pairs) == (("emoji", 0.2), ("icon", 0.8))
+    with pytest.raises(Exception, match="kind=share"):
+        parse_shares("emoji", pairs)
+
+    ck = teacher_train(tmp_path / "t", "proportional", 1, 2, data=synthetic_data, data_v2=v2_data)
+    assert ck.exists() and json.loads((tmp_path / "t" / "arm.json").read_text())["steps"] == 2
+    m = teacher_eval(tmp_path / "t", 1, synthetic_data, v2_data)
+    assert m["n_concepts"] > 0 and 0.0 <= m["teacher_t2i_r1"] <= 1.0  # type: ignore[operator]
+    assert set(m["by_kind"]) and "heldout_style_t2i_r1" in m  # type: ignore[arg-type]
