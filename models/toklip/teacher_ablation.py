@@ -7,7 +7,7 @@
 
 Why: balancing teacher batches by kind of concept (run 3 on) lifted the held-out OpenMoji style (teacher R@1 0.017
 -> 0.060) but halved the teacher's R@1 on held-out concepts (0.179 -> 0.084), and TokLIP distils from that teacher.
-A teacher stage is ~16 minutes on this machine, the whole recipe ~108, so compositions are compared here first.
+A teacher stage is ~16 minutes on this machine, the whole recipe ~103 (idle run of 2026-12-04), so compositions are compared here first.
 
 ``train`` runs ``toklip.train_v2``'s teacher stage unchanged (same seed, data, tokenizer, init order and schedule)
 except for the kind shares, so ``--shares recipe`` reproduces the recipe's teacher. ``eval`` measures the teacher
@@ -21,17 +21,17 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
-import random
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .dataset import Pair, load_pairs, read_jsonl
+from .dataset import Pair, load_pairs
 from .evaluate import one_per_concept, pooled_recall
-from .model import PixelCLIP, TokLIP, TokLIPConfig, tiny_v2_config
-from .textok import TextEncoderInput, train_tokenizer
-from .train_v2 import ScheduleV2, concept_kinds, datasets, normalise, pair_rgb, train_pairs, train_teacher
+from .model import PixelCLIP, TokLIPConfig, tiny_v2_config
+from .textok import TextEncoderInput
+from .train_v2 import (ScheduleV2, concept_kinds, datasets, ensure_tokenizer, normalise, pair_rgb, seeded_models,
+                       train_pairs, train_teacher)
 
 V1, V2 = Path("models/data"), Path("models/data-v2")
 
@@ -56,27 +56,16 @@ def parse_shares(spec: str, pairs: list[Pair]) -> tuple[tuple[str, float], ...]:
     return tuple(out)
 
 
-def _models(cfg: TokLIPConfig, seed: int) -> PixelCLIP:
-    # The recipe seeds, builds TokLIP, then the teacher: the teacher's init depends on that order.
-    torch.manual_seed(seed)
-    random.seed(seed)
-    np.random.seed(seed)
-    TokLIP(cfg)
-    return PixelCLIP(cfg)
-
-
 def train(out: Path, shares: str, threads: int, steps: int | None, seed: int = 0, data: Path = V1,
           data_v2: Path = V2) -> Path:
     torch.set_num_threads(threads)
     cfg = tiny_v2_config()
-    teacher = _models(cfg, seed)
+    _, teacher = seeded_models(cfg, seed)
     out.mkdir(parents=True, exist_ok=True)
     folders = datasets(data, data_v2)
     sch = ScheduleV2()
     tok = out / "tokenizer.json"
-    if not tok.exists():
-        caps = [c for d in folders for r in read_jsonl(d / "pairs.jsonl") if r["split"] == "train" for c in r["captions"]]
-        train_tokenizer(caps, sch.vocab_size, tok)
+    ensure_tokenizer(folders, sch.vocab_size, tok)
     textin = TextEncoderInput.load(tok, cfg.text.context_length, cfg.text.pad_id)
     pairs = train_pairs(folders, None)
     sch = dataclasses.replace(sch, kind_shares=parse_shares(shares, pairs), teacher_steps=steps or sch.teacher_steps)

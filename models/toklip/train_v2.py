@@ -419,10 +419,23 @@ class StageClock:
         return {k: round(v.get("wall_minutes", 0.0), 2) for k, v in self.t.items()}
 
 
-def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: int, threads: int) -> Path:
+def seeded_models(cfg: TokLIPConfig, seed: int) -> tuple[TokLIP, PixelCLIP]:
+    """Seeds torch, random and numpy, then builds TokLIP and the teacher in that order: the teacher's init depends
+    on it, so a teacher-only rerun (``toklip.teacher_ablation``) gets the recipe's teacher init from here."""
     torch.manual_seed(seed)
     random.seed(seed)
     np.random.seed(seed)
+    return TokLIP(cfg), PixelCLIP(cfg)
+
+
+def ensure_tokenizer(folders: list[Path], vocab_size: int, path: Path) -> None:
+    """Trains the text tokenizer on every training caption of ``folders`` unless ``path`` exists (resume)."""
+    if not path.exists():
+        caps = [c for d in folders for r in read_jsonl(d / "pairs.jsonl") if r["split"] == "train" for c in r["captions"]]
+        train_tokenizer(caps, vocab_size, path)
+
+
+def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: int, threads: int) -> Path:
     torch.set_num_threads(threads)
     sch = SMOKE_V2 if smoke else ScheduleV2()
     limit = 64 if smoke else None
@@ -432,13 +445,11 @@ def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: i
     folders = datasets(data, data_v2)
 
     tok_path = run / "tokenizer.json"
-    if not tok_path.exists():
-        caps = [c for d in folders for r in read_jsonl(d / "pairs.jsonl") if r["split"] == "train" for c in r["captions"]]
-        train_tokenizer(caps, sch.vocab_size, tok_path)
+    ensure_tokenizer(folders, sch.vocab_size, tok_path)
     textin = TextEncoderInput.load(tok_path, cfg.text.context_length, cfg.text.pad_id)
 
-    model = TokLIP(cfg)
-    teacher = PixelCLIP(cfg)
+    # Seeded here, after the tokenizer (which draws no random numbers), as before: same inits for the same seed.
+    model, teacher = seeded_models(cfg, seed)
     clock("vq", lambda: train_vq(model, cfg, folders, run, sch, seed, limit))
     for p in model.trunk.vq.parameters():
         p.requires_grad_(False)
