@@ -179,3 +179,21 @@ def test_every_exported_dtype_names_its_siblings(exported: tuple[Path, dict[str,
         bad["variants"] = [{"dtype": "fp32", "path": path}]
         with pytest.raises(ValueError, match="sibling folder"):
             validate_manifest(bad)
+
+
+def test_q4_short_of_its_target_says_so_loudly(tmp_path: Path) -> None:
+    """No room to keep any MatMul fp32 (--q4-max-fp32 0): the export still writes q4, the manifest records the
+    target as not reached, and the log carries a WARNING naming the options that give the search more."""
+    import_or_skip_unless_ci("onnx_ir")
+    cfg = shallow_config()
+    ckpt, vqf, _ = official_files(tmp_path / "ckpt", cfg)
+    model = load_official(cfg, ckpt, vqf)
+    prepared = prepare_tokenizer(build_gemma_style_json(tmp_path / "tok"), cfg.text.context_length)
+    lines: list[str] = []
+    export_official(model, prepared, tmp_path / "out", ["q4"], model_id="shallow", display_name="Shallow",
+                    verify=False, q4_max_fp32_fraction=0.0, log=lambda *a: lines.append(" ".join(map(str, a))))
+    mixed = json.loads((tmp_path / "out" / "manifest.json").read_text())["export"]["q4"]["mixed_precision"]
+    for role in ("semantic_encoder", "text_encoder"):
+        assert not mixed[role]["reached"] and mixed[role]["kept_fp32"] == [], mixed[role]
+        warn = [ln for ln in lines if "WARNING" in ln and role in ln]
+        assert len(warn) == 1 and "--q4-search-seconds" in warn[0] and "--q4-max-fp32" in warn[0], lines

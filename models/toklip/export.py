@@ -29,6 +29,7 @@ from .manifest import build_manifest, write_manifest
 from .preprocess import OFFICIAL
 from .model import PixelCLIP, TokLIP, TokLIPConfig, tiny_config
 from .onnx_graphs import export_all
+from .quant4 import Q4_MAX_KEPT_FRACTION
 
 DEFAULT_PROMPTS = [
     "an emoji of a cat face",
@@ -163,7 +164,8 @@ def main_official(a: argparse.Namespace, ap: argparse.ArgumentParser) -> None:
                               description=f"Official {v.display_name} (TencentARC/TokLIP, {v.checkpoint_file}) with "
                                           f"LlamaGen VQ-16, exported by toklip-export.",
                               consume=True, verify=a.verify, shard_bytes=a.shard_mib * 2**20,
-                              calibration_images=a.calibration_images or (), fp16_margin=a.fp16_margin)
+                              calibration_images=a.calibration_images or (), fp16_margin=a.fp16_margin,
+                              q4_search_seconds=a.q4_search_seconds, q4_max_fp32_fraction=a.q4_max_fp32)
     for d, p in written.items():
         print(f"wrote {p} ({d})")
 
@@ -189,6 +191,10 @@ def main(argv: list[str] | None = None) -> None:
                     help="fp16/q4f16: more images for the activation-range check (beside the built-in ones)")
     og.add_argument("--fp16-margin", type=float, default=4.0,
                     help="fp16/q4f16: keep a node fp32 when max |activation| >= 65504 / margin (default 4)")
+    og.add_argument("--q4-search-seconds", type=float, default=300.0,
+                    help="q4/q4f16: time for choosing which MatMuls stay fp32, per graph (default 300 s)")
+    og.add_argument("--q4-max-fp32", type=float, default=Q4_MAX_KEPT_FRACTION,
+                    help=f"q4/q4f16: largest share of MatMul weights kept fp32 (default {Q4_MAX_KEPT_FRACTION})")
     og.add_argument("--shard-mib", type=int, default=512, help="max size of one external-data file (MiB)")
     og.add_argument("--add-bos", action=argparse.BooleanOptionalAction, default=None,
                     help="override tokenizer_config.json's add_bos_token")

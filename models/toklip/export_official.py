@@ -44,7 +44,7 @@ from .manifest import build_manifest, validate_manifest, write_manifest
 from .model import TextTransformer, TokLIP
 from .official import PreparedTokenizer
 from . import fp16_safe
-from .quant4 import choose_fp32_matmuls, measure_vq_4bit, q4_config, quantize_q4
+from .quant4 import Q4_MAX_KEPT_FRACTION, choose_fp32_matmuls, measure_vq_4bit, q4_config, quantize_q4
 from .onnx_graphs import SemanticEncoderGraph, VQDecoderGraph, VQEncoderGraph, export_graph
 # The table's readers are torch-free (toklip.runtime uses them); re-exported for existing callers.
 from .textok import TextRule, gather_table_rows, table_row_bytes  # noqa: F401
@@ -539,7 +539,8 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
                     model_id: str, display_name: str, description: str = "", consume: bool = False,
                     shard_bytes: int = DEFAULT_SHARD_BYTES, external_threshold: int = DEFAULT_EXTERNAL_THRESHOLD,
                     verify: bool = True, calibration_images: Sequence[Path] = (),
-                    fp16_margin: float = fp16_safe.DEFAULT_MARGIN, log: Any = print) -> dict[str, Path]:
+                    fp16_margin: float = fp16_safe.DEFAULT_MARGIN, q4_search_seconds: float = 300.0,
+                    q4_max_fp32_fraction: float = Q4_MAX_KEPT_FRACTION, log: Any = print) -> dict[str, Path]:
     """Write one model folder per dtype: ``out`` itself for a single dtype, ``out/<model_id>-<dtype>``
     for several. With ``consume`` the model is converted to fp16 in place instead of copied (saves a
     full copy of the weights). Returns dtype -> manifest path."""
@@ -570,7 +571,17 @@ def export_official(model: TokLIP, prepared: PreparedTokenizer, out: Path, dtype
             feeds_q4, _ = calibration_feeds(model, calibration_images, seed=1, n_random=8, n_texts=8)
             mixed = {}
             for role in ("semantic_encoder", "text_encoder"):
-                q4_keep[role], mixed[role] = choose_fp32_matmuls(onnx.load(str(fp32[role])), feeds_q4[role], log=log)
+                q4_keep[role], mixed[role] = choose_fp32_matmuls(
+                    onnx.load(str(fp32[role])), feeds_q4[role], time_budget_s=q4_search_seconds,
+                    max_kept_fraction=q4_max_fp32_fraction, log=log)
+                if not mixed[role]["reached"]:
+                    # Full-depth towers need a minute or more a graph run on a small CPU, so the search often
+                    # stops at its time budget: say so loudly rather than only in the manifest.
+                    log(f"[q4] WARNING: {role} reaches min cosine {mixed[role]['min_cos_vs_fp32_graph']} against "
+                        f"the fp32 graph, below the {mixed[role]['target_cos']} target, with "
+                        f"{len(q4_keep[role])} MatMul(s) kept fp32 after {mixed[role]['graph_runs']} graph runs "
+                        f"({mixed[role]['seconds_per_run']} s each); give the search more time "
+                        f"(--q4-search-seconds) or room (--q4-max-fp32), or use int8")
             q4 = {"q4": {**q4_config(), "vq_4bit_measured": vq4, "mixed_precision": mixed}}
         graphs = {d: fp32 for d in dtypes if d not in ("fp16", "q4f16")}
         if "fp16" in dtypes or "q4f16" in dtypes:
