@@ -30,8 +30,8 @@ from .dataset import Pair, load_pairs
 from .evaluate import one_per_concept, pooled_recall
 from .model import PixelCLIP, TokLIPConfig, tiny_v2_config
 from .textok import TextEncoderInput
-from .train_v2 import (ScheduleV2, concept_kinds, datasets, ensure_tokenizer, normalise, pair_rgb, seeded_models,
-                       train_pairs, train_teacher)
+from .train_v2 import (ScheduleV2, StageClock, concept_kinds, datasets, ensure_tokenizer, normalise, pair_rgb,
+                       seeded_models, train_pairs, train_teacher)
 
 V1, V2 = Path("models/data"), Path("models/data-v2")
 
@@ -71,7 +71,8 @@ def train(out: Path, shares: str, threads: int, steps: int | None, seed: int = 0
     sch = dataclasses.replace(sch, kind_shares=parse_shares(shares, pairs), teacher_steps=steps or sch.teacher_steps)
     print(f"[teacher] shares {sch.kind_shares}, {sch.teacher_steps} steps", flush=True)
     rgb = pair_rgb(pairs, cfg.vision.image_size)
-    train_teacher(teacher, cfg, rgb, pairs, textin, out, sch, seed)
+    # The recipe's clock, so an arm's teacher minutes read like the recipe's teacher stage in timing.json.
+    StageClock(out)("teacher", lambda: train_teacher(teacher, cfg, rgb, pairs, textin, out, sch, seed))
     (out / "arm.json").write_text(json.dumps({"shares": sch.kind_shares, "steps": sch.teacher_steps, "seed": seed}))
     return out / "stage2_teacher.pt"
 
