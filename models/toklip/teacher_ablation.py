@@ -7,7 +7,8 @@
 
 Why: balancing teacher batches by kind of concept (run 3 on) lifted the held-out OpenMoji style (teacher R@1 0.017
 -> 0.060) but halved the teacher's R@1 on held-out concepts (0.179 -> 0.084), and TokLIP distils from that teacher.
-A teacher stage is ~16 minutes on this machine, the whole recipe ~103 (idle run of 2026-12-04), so compositions are compared here first.
+A 400-step teacher stage took 11-16 idle minutes on this machine and the whole recipe 74-103 (2026-12-04 and -05: the
+VM's speed varies by day), so compositions and step counts are compared here first.
 
 ``train`` runs ``toklip.train_v2``'s teacher stage unchanged (same seed, data, tokenizer, init order and schedule)
 except for the kind shares, so ``--shares recipe`` reproduces the recipe's teacher. ``eval`` measures the teacher
