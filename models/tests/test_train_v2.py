@@ -69,7 +69,7 @@ def v2_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_v2_recipe_end_to_end(synthetic_data: Path, v2_data: Path, tmp_path: Path) -> None:
     final = run_recipe(synthetic_data, v2_data, tmp_path / "run", smoke=True, seed=0, threads=2)
     ck = torch.load(final, map_location="cpu", weights_only=False)
-    assert ck["recipe"] == "toklip-train-v2" and set(ck["stage_minutes"]) == {"vq", "teacher", "toklip"}
+    assert ck["recipe"] == "toklip-train-v2" and set(ck["stage_minutes"]) == {"vq", "data", "teacher", "toklip"}
     for stage in ck["timing"].values():  # wall, CPU and load recorded per stage
         assert {"wall_minutes", "cpu_minutes", "load_start", "load_end"} <= set(stage)
     # training pairs come from both folders; no held-out-style item is among them
