@@ -19,9 +19,10 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   OpenMoji style): 0.35/0.4/0.2/0.05 (runs 3-5) 0.084 / 0.060; proportional to the concepts (0.09/0.84/0.05/0.02)
   0.108 / 0.005; 0.2/0.6/0.15/0.05 0.131 / 0.037. Chosen on the held-out concepts, so those figures carry a
   small selection bias (three arms).
-- Teacher steps 800 since run 7 (runs 1-6: 400): the teacher bounds TokLIP's comprehension, and the same arm
-  (shares above, ``teacher_ablation train --steps 800``) reached held-out R@1 0.239 / OpenMoji 0.083 against
-  0.131 / 0.037 at 400 steps, for ~11 more minutes of the 120-minute budget.
+- Teacher steps 1600 since run 9 (runs 7-8: 800, runs 1-6: 400): the teacher bounds TokLIP's comprehension
+  (run 8: TokLIP R@1 0.133 = 0.56x its teacher's 0.236), and the same arm (shares above,
+  ``teacher_ablation train --steps 800``) reached held-out R@1 0.239 / OpenMoji 0.083 against 0.131 / 0.037 at
+  400 steps. 800 more steps cost ~14 idle minutes (run 8's whole recipe took 68.7).
 - TokLIP steps 1200 since run 8 (runs 1-7: 480): at 480 the student's distillation cosine was still rising
   (0.66 at step 170, 0.74-0.78 at the end) and held-out R@1 was 0.39x the teacher's; 1200 steps at ~1.95 s
   fill most of the budget the VQ and teacher stages leave.
@@ -74,7 +75,7 @@ class ScheduleV2:
     vq_lr: float = 3e-4
     vq_l1_weight: float = 0.5
     photo_share: float = 0.7
-    teacher_steps: int = 800
+    teacher_steps: int = 1600
     teacher_batch: int = 192
     teacher_lr: float = 5e-4
     scale_lr_mult: float = 20.0
