@@ -22,7 +22,8 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
 - Teacher steps 1600 since run 9 (runs 7-8: 800, runs 1-6: 400): the teacher bounds TokLIP's comprehension
   (run 8: TokLIP R@1 0.133 = 0.56x its teacher's 0.236), and the same arm (shares above,
   ``teacher_ablation train --steps 800``) reached held-out R@1 0.239 / OpenMoji 0.083 against 0.131 / 0.037 at
-  400 steps. 800 more steps cost ~14 idle minutes (run 8's whole recipe took 68.7).
+  400 steps. Run 9 measured it: teacher R@1 0.236 -> 0.327, TokLIP 0.133 -> 0.170, for ~16 more idle minutes
+  (whole recipe 90.3 min that day).
 - TokLIP steps 1200 since run 8 (runs 1-7: 480): at 480 the student's distillation cosine was still rising
   (0.66 at step 170, 0.74-0.78 at the end) and held-out R@1 was 0.39x the teacher's; 1200 steps at ~1.95 s
   fill most of the budget the VQ and teacher stages leave.
