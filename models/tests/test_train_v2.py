@@ -20,7 +20,8 @@ from toklip.manifest import ManifestError, validate_manifest
 from toklip.metrics import participation_ratio
 from toklip.samples import build_samples
 from toklip.targets import target_status
-from toklip.train_v2 import WHITE, capped, run_recipe, uniformity, zoom_augment
+from toklip.train_v2 import (WHITE, balanced_bias, capped, inverse_participation, run_recipe, split_calibration,
+                              uniformity, zoom_augment)
 
 V2_CONCEPTS = ["cat", "dog", "apple", "car", "tree", "house", "sun", "flower", "fish", "bird", "moon", "star", "boat"]
 
@@ -69,11 +70,18 @@ def v2_data(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_v2_recipe_end_to_end(synthetic_data: Path, v2_data: Path, tmp_path: Path) -> None:
     final = run_recipe(synthetic_data, v2_data, tmp_path / "run", smoke=True, seed=0, threads=2)
     ck = torch.load(final, map_location="cpu", weights_only=False)
-    assert ck["recipe"] == "toklip-train-v2" and set(ck["stage_minutes"]) == {"vq", "data", "teacher", "toklip"}
+    assert ck["recipe"] == "toklip-train-v2"
+    assert set(ck["stage_minutes"]) == {"vq", "data", "teacher", "toklip", "calibrate"}
     for stage in ck["timing"].values():  # wall, CPU and load recorded per stage
         assert {"wall_minutes", "cpu_minutes", "load_start", "load_end"} <= set(stage)
     # training pairs come from both folders; no held-out-style item is among them
-    assert ck["data"]["train_pairs"] == 16 + 2 * sum(1 for i in range(len(V2_CONCEPTS)) if i % 3)
+    n_calib = ck["data"]["calibration_concepts"]
+    assert n_calib >= 2  # the smoke schedule keeps a few concepts out for the bias calibration
+    cal = json.loads((tmp_path / "run" / "calibration.json").read_text())
+    assert cal["n_concepts"] == n_calib and cal["calibrated_bias"] != cal["trained_bias"]
+    assert float(ck["toklip"]["logit_bias"]) == pytest.approx(cal["calibrated_bias"])
+    assert float(ck["teacher"]["logit_bias"]) == pytest.approx(cal["calibrated_bias"])
+    assert ck["data"]["train_pairs"] < 16 + 2 * sum(1 for i in range(len(V2_CONCEPTS)) if i % 3)
 
     bundle = tmp_path / "bundle"
     export_main(["--checkpoint", str(final), "--data", str(synthetic_data), "--data-v2", str(v2_data), "--out", str(bundle)])
@@ -117,6 +125,41 @@ def test_v2_resume_skips_finished_stages(synthetic_data: Path, v2_data: Path, tm
     out = capsys.readouterr().out
     assert "[vq] stage already done" in out and "[teacher] stage already done" in out and "[toklip] stage already done" in out
     assert json.loads((tmp_path / "run" / "timing.json").read_text()) == first  # a resume does not re-time stages
+
+
+def test_inverse_participation_is_one_for_a_line_and_about_one_over_d_for_isotropic() -> None:
+    g = torch.Generator().manual_seed(0)
+    line = torch.randn(256, 1, generator=g) * torch.ones(1, 16)
+    assert inverse_participation(line).item() == pytest.approx(1.0, rel=1e-5)
+    iso = torch.randn(4096, 16, generator=g)
+    assert inverse_participation(iso).item() == pytest.approx(1 / 16, rel=0.05)
+    two = torch.randn(4096, 16, generator=g) * torch.tensor([1.0, 1.0] + [0.0] * 14)
+    assert inverse_participation(two).item() == pytest.approx(1 / 2, rel=0.05)
+    # the batch term and toklip-eval's metric are the same quantity
+    assert 1 / inverse_participation(iso).item() == pytest.approx(participation_ratio(iso.numpy()), rel=1e-4)
+
+
+def test_balanced_bias_puts_even_odds_between_matched_and_unmatched() -> None:
+    cos = np.full((50, 50), 0.0)
+    np.fill_diagonal(cos, 0.8)
+    # matched logit 8 + b, unmatched b: the balanced optimum is the midpoint whatever the 1:49 imbalance
+    assert balanced_bias(cos, 10.0) == pytest.approx(-4.0, abs=1e-6)
+    rng = np.random.default_rng(0)
+    noisy = rng.normal(0.0, 0.1, (200, 200))
+    np.fill_diagonal(noisy, rng.normal(0.5, 0.1, 200))
+    b = balanced_bias(noisy, 20.0)
+    p = 1 / (1 + np.exp(-(20.0 * noisy + b)))
+    eye = np.eye(200, dtype=bool)
+    assert np.median(p[eye]) > 0.9 and np.median(p[~eye]) < 0.1
+
+
+def test_split_calibration_keeps_whole_concepts_out() -> None:
+    pairs = [Pair(f"{c}-{i}", Path("x"), f"c{c}", ["c"], "train", False, "s") for c in range(100) for i in range(3)]
+    train, cal = split_calibration(pairs, 7, seed=1)
+    assert len({p.concept for p in cal}) == 7 and len(cal) == 21
+    assert not {p.concept for p in train} & {p.concept for p in cal} and len(train) + len(cal) == len(pairs)
+    assert split_calibration(pairs, 7, seed=1) == (train, cal)
+    assert len({p.concept for p in split_calibration(pairs, 400, seed=1)[1]}) == 25  # at most a quarter
 
 
 def test_uniformity_prefers_spread_embeddings() -> None:

@@ -92,6 +92,8 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any], data_v2:
         f"- Per stage (wall and process CPU minutes, load average at start/end): `{json.dumps(training.get('timing'))}`",
         f"- Data: `{json.dumps(training.get('data'))}`",
         f"- Schedule: `{json.dumps(training.get('schedule'))}`",
+        *([f"- Probability calibration (logit bias at even odds on {training['calibration'].get('n_concepts')} concepts"
+           f" kept out of training): `{json.dumps(training['calibration'])}`"] if training.get("calibration") else []),
         f"- Timing note: {training.get('timing_note') or 'as measured by the recipe'}",
         "",
         "## Targets (issue 11) and where this model stands",

@@ -218,7 +218,7 @@ def main(argv: list[str] | None = None) -> None:
     elif a.checkpoint:
         model, teacher, ck = load_checkpoint(a.checkpoint)
         training = {k: ck.get(k) for k in ("train_minutes", "stage_minutes", "timing_note", "seed", "schedule", "smoke",
-                                           "recipe", "timing", "data") if k in ck or k in ("train_minutes", "seed")}
+                                           "recipe", "timing", "data", "calibration") if k in ck or k in ("train_minutes", "seed")}
         desc = "TokLIP-Tiny trained offline by models/toklip on images and captions from Debian packages."
     else:
         ap.error("give --checkpoint or --random-init")

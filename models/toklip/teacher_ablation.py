@@ -3,6 +3,7 @@
     python -m toklip.teacher_ablation train --out /tmp/tea-base --threads 2                   # the recipe's teacher
     python -m toklip.teacher_ablation train --out /tmp/tea-uni --shares proportional --threads 2
     python -m toklip.teacher_ablation train --out /tmp/tea-mid --shares emoji=0.2,icon=0.6,stamp=0.15,flag=0.05
+    python -m toklip.teacher_ablation train --out /tmp/tea-s8 --steps 200 --spectrum-weight 8  # spectrum term arm
     python -m toklip.teacher_ablation eval /tmp/tea-mid                                       # held-out R@1
 
 Why: balancing teacher batches by kind of concept (run 3 on) lifted the held-out OpenMoji style (teacher R@1 0.017
@@ -29,10 +30,11 @@ import torch
 
 from .dataset import Pair, load_pairs
 from .evaluate import one_per_concept, pooled_recall
+from .metrics import participation_ratio
 from .model import PixelCLIP, TokLIPConfig, tiny_v2_config
 from .textok import TextEncoderInput
 from .train_v2 import (ScheduleV2, StageClock, concept_kinds, datasets, ensure_tokenizer, normalise, pair_rgb,
-                       seeded_models, train_pairs, train_teacher)
+                       seeded_models, split_calibration, train_pairs, train_teacher)
 
 V1, V2 = Path("models/data"), Path("models/data-v2")
 
@@ -58,7 +60,7 @@ def parse_shares(spec: str, pairs: list[Pair]) -> tuple[tuple[str, float], ...]:
 
 
 def train(out: Path, shares: str, threads: int, steps: int | None, seed: int = 0, data: Path = V1,
-          data_v2: Path = V2) -> Path:
+          data_v2: Path = V2, spectrum_weight: float | None = None) -> Path:
     torch.set_num_threads(threads)
     cfg = tiny_v2_config()
     _, teacher = seeded_models(cfg, seed)
@@ -68,13 +70,17 @@ def train(out: Path, shares: str, threads: int, steps: int | None, seed: int = 0
     tok = out / "tokenizer.json"
     ensure_tokenizer(folders, sch.vocab_size, tok)
     textin = TextEncoderInput.load(tok, cfg.text.context_length, cfg.text.pad_id)
-    pairs = train_pairs(folders, None)
-    sch = dataclasses.replace(sch, kind_shares=parse_shares(shares, pairs), teacher_steps=steps or sch.teacher_steps)
-    print(f"[teacher] shares {sch.kind_shares}, {sch.teacher_steps} steps", flush=True)
+    # The recipe's teacher never sees the calibration concepts.
+    pairs, _ = split_calibration(train_pairs(folders, None), sch.calib_concepts, seed + 7)
+    sch = dataclasses.replace(sch, kind_shares=parse_shares(shares, pairs), teacher_steps=steps or sch.teacher_steps,
+                              spectrum_weight=sch.spectrum_weight if spectrum_weight is None else spectrum_weight)
+    print(f"[teacher] shares {sch.kind_shares}, {sch.teacher_steps} steps, spectrum weight {sch.spectrum_weight}",
+          flush=True)
     rgb = pair_rgb(pairs, cfg.vision.image_size)
     # The recipe's clock, so an arm's teacher minutes read like the recipe's teacher stage in timing.json.
     StageClock(out)("teacher", lambda: train_teacher(teacher, cfg, rgb, pairs, textin, out, sch, seed))
-    (out / "arm.json").write_text(json.dumps({"shares": sch.kind_shares, "steps": sch.teacher_steps, "seed": seed}))
+    (out / "arm.json").write_text(json.dumps({"shares": sch.kind_shares, "steps": sch.teacher_steps, "seed": seed,
+                                              "spectrum_weight": sch.spectrum_weight}))
     return out / "stage2_teacher.pt"
 
 
@@ -99,7 +105,13 @@ def evaluate(run: Path, threads: int = 2, data: Path = V1, data_v2: Path = V2) -
     reps = one_per_concept([p for d in datasets(data, data_v2) for p in load_pairs(d, "val")], rep_only=True)
     txt, img = _embed(teacher, cfg, textin, reps)
     m: dict[str, object] = {"n_concepts": len(reps), "teacher_t2i_r1": pooled_recall(txt, img),
-                            "teacher_i2t_r1": pooled_recall(txt, img, 1, True)}
+                            "teacher_i2t_r1": pooled_recall(txt, img, 1, True),
+                            "participation_ratio": participation_ratio(img),
+                            "text_participation_ratio": participation_ratio(txt)}
+    cos = txt @ img.T
+    off = ~np.eye(len(reps), dtype=bool)
+    m.update(matched_cos_median=float(np.median(np.diag(cos))), unmatched_cos_median=float(np.median(cos[off])),
+             unmatched_cos_p90=float(np.percentile(cos[off], 90)))
     kinds = concept_kinds(reps)
     by_kind = {}
     for k in sorted(set(kinds.values())):
@@ -125,12 +137,15 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--shares", default="recipe", help="recipe | proportional | kind=share,... (emoji, icon, stamp, flag)")
     t.add_argument("--threads", type=int, default=2)
     t.add_argument("--steps", type=int, default=None, help="teacher steps (default: the recipe's)")
+    t.add_argument("--spectrum-weight", type=float, default=None,
+                   help="weight of the inverse participation ratio term (default: the recipe's)")
     e = sub.add_parser("eval", help="held-out R@1 of a trained teacher folder")
     e.add_argument("run", type=Path)
     e.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     if a.cmd == "train":
-        print(train(a.out, a.shares, a.threads, a.steps, data=a.data, data_v2=a.data_v2))
+        print(train(a.out, a.shares, a.threads, a.steps, data=a.data, data_v2=a.data_v2,
+                    spectrum_weight=a.spectrum_weight))
     else:
         print(json.dumps(evaluate(a.run, a.threads, a.data, a.data_v2), indent=1))
 

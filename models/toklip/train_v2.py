@@ -34,6 +34,18 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   norm and attention pool start from the teacher's (same width; the token grid's position embedding is the
   teacher's, upsampled), since from random init the distillation cosine stalled at 0.75; ids are computed once with
   onnxruntime (about 2x faster than PyTorch eager here), at most ``max_per_concept`` items per concept.
+- Since run 10, a spectrum term (``spectrum_weight`` x the inverse participation ratio of each batch's image and
+  text embeddings, teacher and TokLIP): run 9's held-out image embeddings used 11.8 directions (text 22.0), so
+  unmatched text-image cosines spread widely (10-90 % 0.25 .. 0.31) and overlapped the matched ones (median 0.42).
+  Weight 8 from three 200-step teacher arms (``teacher_ablation train --steps 200 --spectrum-weight W``,
+  2026-12-06; held-out teacher text->image R@1 / image participation ratio / OpenMoji R@1): W=0 0.041 / 4.8 /
+  0.013; W=2 0.112 / 19.2 / 0.033; W=8 0.118 / 33.5 / 0.031. Short arms: the ranking at 1600 steps is assumed.
+- Since run 10, a calibration stage: ``calib_concepts`` training concepts never reach the teacher or TokLIP, and
+  the shared logit bias is set on them (trained scale kept) where the class-balanced sigmoid loss is lowest, so
+  p = 0.5 marks even odds between a match and a non-match. The bias SigLIP learns encodes a training batch's
+  1-in-191 odds: run 9's matched held-out pairs read 0.08. On run 9's held-out cosines the balanced bias would
+  have read 0.98 matched / 0.03 unmatched (its scale 17.75): p < 0.01 for non-matches needs better separated
+  embeddings, not another bias.
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
 Every stage snapshots and resumes. ``timing.json`` holds per stage the wall minutes from the stage's first
@@ -81,6 +93,7 @@ class ScheduleV2:
     teacher_lr: float = 5e-4
     scale_lr_mult: float = 20.0
     uniform_weight: float = 0.1
+    spectrum_weight: float = 8.0
     sem_steps: int = 1200
     sem_batch: int = 48
     sem_lr: float = 5e-4
@@ -92,11 +105,14 @@ class ScheduleV2:
     # Share of each teacher / TokLIP batch per kind of concept (``concept_kinds``); renormalised over the
     # kinds a dataset has.
     kind_shares: tuple[tuple[str, float], ...] = (("emoji", 0.2), ("icon", 0.6), ("stamp", 0.15), ("flag", 0.05))
+    # Training concepts kept out of the teacher and TokLIP stages; the logit bias is calibrated on them.
+    calib_concepts: int = 400
 
 
 SMOKE_V2 = ScheduleV2(
     vq_steps=4, vq_batch=4, vq_hires_steps=2, vq_hires_batch=2, teacher_steps=3, teacher_batch=8,
     sem_steps=3, sem_batch=8, vocab_size=512, snapshot_every=2, dead_code_every=2, max_per_concept=2,
+    calib_concepts=4,
 )
 
 WHITE = 1.0  # white after Normalize(0.5, 0.5)
@@ -159,6 +175,15 @@ def normalise(rgb: np.ndarray, cfg: TokLIPConfig) -> torch.Tensor:
 def uniformity(x: torch.Tensor, t: float = 2.0) -> torch.Tensor:
     """log E[exp(-t |xi - xj|^2)] over pairs of l2-normalised rows (lower = more spread out)."""
     return torch.pdist(x).pow(2).mul(-t).exp().mean().log()
+
+
+def inverse_participation(x: torch.Tensor) -> torch.Tensor:
+    """1 / participation ratio of the batch covariance, tr(C^2) / tr(C)^2: 1 when all variance lies on one
+    direction, 1/rank when it is spread evenly. Lowering it spreads the embeddings over more directions,
+    which is what ``toklip-eval``'s participation_ratio measures on held-out data."""
+    xc = x - x.mean(dim=0, keepdim=True)
+    g = xc @ xc.t()  # same nonzero spectrum as the covariance, n x n
+    return (g * g).sum() / g.diagonal().sum().pow(2)
 
 
 def zoom_augment(x: torch.Tensor, rng: random.Random, p: float = 0.5) -> torch.Tensor:
@@ -304,13 +329,15 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs:
         txt = teacher.encode_text(textin(caps))
         con = sigmoid_loss(img, txt, teacher.logit_scale, teacher.logit_bias)
         uni = uniformity(img) + uniformity(txt)
-        loss = con + sch.uniform_weight * uni
+        spec = inverse_participation(img) + inverse_participation(txt)
+        loss = con + sch.uniform_weight * uni + sch.spectrum_weight * spec
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(teacher.parameters(), 1.0)
         opt.step()
         step += 1
         prog.update(step, loss=loss.item(), contrastive=con.item(), uniformity=uni.item(),
+                    batch_pr_img=1 / inverse_participation(img).item(),
                     scale=teacher.logit_scale.exp().item(), bias=teacher.logit_bias.item())
         if step % sch.snapshot_every == 0 and step < sch.teacher_steps:
             _snapshot(run / "stage2_teacher.snapshot.pt", teacher, opt, batches, rng, step)
@@ -386,16 +413,82 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
         con = sigmoid_loss(img, txt, model.logit_scale.detach(), model.logit_bias.detach())
         distill = (1 - (img * t_img[idx]).sum(-1)).mean()
         uni = uniformity(img)
-        loss = con + sch.distill_weight * distill + sch.uniform_weight * uni
+        spec = inverse_participation(img)
+        loss = con + sch.distill_weight * distill + sch.uniform_weight * uni + sch.spectrum_weight * spec
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        prog.update(step, loss=loss.item(), contrastive=con.item(), distill_cos=1 - distill.item(), uniformity=uni.item())
+        prog.update(step, loss=loss.item(), contrastive=con.item(), distill_cos=1 - distill.item(), uniformity=uni.item(),
+                    batch_pr_img=1 / spec.item())
         if step % sch.snapshot_every == 0 and step < sch.sem_steps:
             _snapshot(run / "stage3_toklip.snapshot.pt", trunk, opt, batches, rng, step, skip_prefix="vq.")
     finish_stage(model.state_dict(), run / "stage3_toklip.pt", run / "stage3_toklip.snapshot.pt")
+
+
+# --------------------------------------------------------------------------- stage 4: probability calibration
+
+
+def split_calibration(pairs: list[Pair], n_concepts: int, seed: int) -> tuple[list[Pair], list[Pair]]:
+    """(training pairs, calibration pairs): ``n_concepts`` training concepts chosen by seed leave the teacher and
+    TokLIP stages, so the calibration sees text and images as unseen as the held-out ones."""
+    concepts = sorted({p.concept for p in pairs})
+    keep_out = set(random.Random(seed).sample(concepts, min(n_concepts, len(concepts) // 4)))
+    return [p for p in pairs if p.concept not in keep_out], [p for p in pairs if p.concept in keep_out]
+
+
+def balanced_bias(cos: np.ndarray, scale: float) -> float:
+    """The bias b minimising the class-balanced sigmoid loss mean_pos softplus(-z) + mean_neg softplus(z),
+    z = scale * cos + b, for a square text x image cosine matrix whose diagonal holds the matched pairs.
+    Its derivative in b is monotone, so bisection finds the minimum."""
+    eye = np.eye(len(cos), dtype=bool)
+    pos, neg = scale * cos[eye], scale * cos[~eye]
+
+    def slope(b: float) -> float:
+        return float(np.mean(1 / (1 + np.exp(-(neg + b)))) - np.mean(1 / (1 + np.exp(pos + b))))
+
+    lo, hi = -100.0, 100.0
+    for _ in range(100):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if slope(mid) < 0 else (lo, mid)
+    return (lo + hi) / 2
+
+
+def calibrate(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, pairs: list[Pair], textin: TextEncoderInput,
+              run: Path, seed: int, threads: int) -> dict[str, object]:
+    """Sets the shared logit bias so that p = sigmoid(scale * cos + bias) reads 0.5 where a matched and an
+    unmatched pair are equally likely, on one item per calibration concept (never trained on). The SigLIP
+    bias that stages 2-3 learn sits at the 1-in-192 odds of a training batch, so a correct match read ~8 %
+    in the app (run 9); the scale keeps its trained value."""
+    items = capped(pairs, 1, seed)
+    if len(items) < 2:
+        print("[calibrate] fewer than 2 calibration concepts: keeping the trained bias", flush=True)
+        return {}
+    x = normalise(pair_rgb(items, cfg.vision.image_size), cfg)
+    ids = torch.from_numpy(encode_ids_onnx(model, x, threads))
+    model.eval()
+    with torch.no_grad():
+        img = torch.cat([model.encode_ids(ids[i : i + 128]) for i in range(0, len(ids), 128)]).numpy()
+        txt = model.encode_text(textin([p.captions[0] for p in items])).numpy()
+    cos = txt @ img.T
+    scale = float(model.logit_scale.detach().exp())
+    trained = float(model.logit_bias.detach())
+    bias = balanced_bias(cos, scale)
+    eye = np.eye(len(cos), dtype=bool)
+
+    def medians(b: float) -> tuple[float, float]:
+        p = 1 / (1 + np.exp(-(scale * cos + b)))
+        return float(np.median(p[eye])), float(np.median(p[~eye]))
+
+    rec = {"n_concepts": len(items), "logit_scale": scale, "trained_bias": trained, "calibrated_bias": bias,
+           "matched_cos_median": float(np.median(cos[eye])), "unmatched_cos_median": float(np.median(cos[~eye])),
+           "trained_prob_medians": medians(trained), "calibrated_prob_medians": medians(bias)}
+    (run / "calibration.json").write_text(json.dumps(rec, indent=1))
+    print(f"[calibrate] {rec}", flush=True)
+    for m in (model, teacher):
+        m.logit_bias.data.fill_(bias)
+    return rec
 
 
 # --------------------------------------------------------------------------- recipe
@@ -448,7 +541,8 @@ def ensure_tokenizer(folders: list[Path], vocab_size: int, path: Path) -> None:
         train_tokenizer(caps, vocab_size, path)
 
 
-def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: int, threads: int) -> Path:
+def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: int, threads: int,
+               stop_after: str | None = None) -> Path:
     torch.set_num_threads(threads)
     sch = SMOKE_V2 if smoke else ScheduleV2()
     limit = 64 if smoke else None
@@ -467,8 +561,11 @@ def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: i
     for p in model.trunk.vq.parameters():
         p.requires_grad_(False)
     model.trunk.vq.eval()
+    if stop_after == "vq":
+        print(f"[stop] after the VQ stage ({clock.wall()}); rerun without --stop-after to resume", flush=True)
+        return run / "stage1_vq.pt"
 
-    pairs = train_pairs(folders, limit)
+    pairs, calib_pairs = split_calibration(train_pairs(folders, limit), sch.calib_concepts, seed + 7)
     loaded: dict[str, np.ndarray] = {}
 
     def load_rgb() -> None:
@@ -492,13 +589,16 @@ def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: i
         train_semantic(model, teacher, cfg, box["ids"], box["t"], sem_pairs, textin, run, sch, seed)
 
     clock("toklip", stage3)
+    cal: dict[str, object] = {}
+    clock("calibrate", lambda: cal.update(calibrate(model, teacher, cfg, calib_pairs, textin, run, seed + 8, threads)))
     final = run / "final.pt"
     wall = clock.wall()
     torch.save({"config": cfg.to_dict(), "toklip": model.state_dict(), "teacher": teacher.state_dict(),
                 "train_minutes": round(sum(wall.values()), 2), "stage_minutes": wall, "timing": clock.t,
-                "smoke": smoke, "seed": seed, "schedule": asdict(sch), "recipe": "toklip-train-v2",
+                "smoke": smoke, "seed": seed, "schedule": asdict(sch), "recipe": "toklip-train-v2", "calibration": cal,
                 "data": {"train_pairs": len(pairs), "stage3_pairs": len(sem_pairs),
-                         "concepts": len({p.concept for p in pairs}), "folders": [str(f) for f in folders]}}, final)
+                         "concepts": len({p.concept for p in pairs}), "folders": [str(f) for f in folders],
+                         "calibration_concepts": len({p.concept for p in calib_pairs})}}, final)
     print(f"[done] {final} in {sum(wall.values()):.1f} min ({wall})", flush=True)
     return final
 
@@ -517,8 +617,10 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--smoke", action="store_true", help="a few steps of every stage (CI)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=max(1, torch.get_num_threads()))
+    ap.add_argument("--stop-after", choices=["vq"], default=None,
+                    help="end after this stage (a later run without it resumes from there)")
     a = ap.parse_args(argv)
-    run_recipe(a.data, a.data_v2, a.out, a.smoke, a.seed, a.threads)
+    run_recipe(a.data, a.data_v2, a.out, a.smoke, a.seed, a.threads, a.stop_after)
 
 
 if __name__ == "__main__":
