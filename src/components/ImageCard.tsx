@@ -272,12 +272,13 @@ function ImageCardImpl({ image, scores }: Props) {
                     </th>
                     <th scope="col" className="py-1 pl-2 font-normal">
                       <HelpTip id={`${image.id}-help-sigmoid`} label="sigmoid (SigLIP)" testId="help-sigmoid">
-                        SigLIP’s own match probability for each prompt on its own: sigmoid(
+                        SigLIP-style match probability for each prompt on its own: sigmoid(
                         {manifest?.logit_scale.toFixed(2)}·cos{' '}
                         {manifest && manifest.logit_bias < 0 ? '−' : '+'}{' '}
-                        {Math.abs(manifest?.logit_bias ?? 0).toFixed(2)}). It was trained to say yes/no per
-                        pair, so it is near 0 unless the prompt fits very well, and the column need not sum to
-                        100 %.
+                        {Math.abs(manifest?.logit_bias ?? 0).toFixed(2)}). It says yes/no per pair, so the
+                        column need not sum to 100 %. How high a match reads depends on how the bias was set:
+                        a bias learned in SigLIP training carries its batch&apos;s many-negatives odds and
+                        reads low; the model card says which this model has.
                       </HelpTip>
                     </th>
                     <th scope="col" className="py-1 pl-2 font-normal">

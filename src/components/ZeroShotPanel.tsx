@@ -41,7 +41,8 @@ const SOFTMAX_HELP = (scale: number, n: number) =>
   'The labels compete: the values over all labels add up to 100%, so it reads as "which of these labels".';
 const SIGMOID_HELP = (scale: number, bias: number) =>
   `SigLIP's sigmoid: σ(s·cos + b), s = ${scale.toFixed(2)}, b = ${bias.toFixed(2)} from the manifest. ` +
-  'Each image–label pair on its own, as the model was trained: "does this label match at all"; it ignores the other labels and is near 0 for most pairs.';
+  'Each image–label pair on its own, as the model was trained: "does this label match at all"; it ignores the other labels. ' +
+  'How high a match reads depends on how b was set (the model card says): a bias learned in SigLIP training carries its many-negatives odds and reads low.';
 
 function TopTable({
   preds,
