@@ -36,7 +36,7 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   onnxruntime (about 2x faster than PyTorch eager here), at most ``max_per_concept`` items per concept.
 - Since run 10, a spectrum term (``spectrum_weight`` x the inverse participation ratio of each batch's image and
   text embeddings, teacher and TokLIP): run 9's held-out image embeddings used 11.8 directions (text 22.0), so
-  unmatched text-image cosines spread widely (10-90 % 0.25 .. 0.31) and overlapped the matched ones (median 0.42).
+  unmatched text-image cosines spread widely (10-90 % -0.25 .. 0.31) and overlapped the matched ones (median 0.42).
   Weight 8 from three 200-step teacher arms (``teacher_ablation train --steps 200 --spectrum-weight W``,
   2026-12-06; held-out teacher text->image R@1 / image participation ratio / OpenMoji R@1): W=0 0.041 / 4.8 /
   0.013; W=2 0.112 / 19.2 / 0.033; W=8 0.118 / 33.5 / 0.031. Short arms: the ranking at 1600 steps is assumed.
@@ -329,7 +329,8 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs:
         txt = teacher.encode_text(textin(caps))
         con = sigmoid_loss(img, txt, teacher.logit_scale, teacher.logit_bias)
         uni = uniformity(img) + uniformity(txt)
-        spec = inverse_participation(img) + inverse_participation(txt)
+        spec_img = inverse_participation(img)
+        spec = spec_img + inverse_participation(txt)
         loss = con + sch.uniform_weight * uni + sch.spectrum_weight * spec
         opt.zero_grad(set_to_none=True)
         loss.backward()
@@ -337,7 +338,7 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs:
         opt.step()
         step += 1
         prog.update(step, loss=loss.item(), contrastive=con.item(), uniformity=uni.item(),
-                    batch_pr_img=1 / inverse_participation(img).item(),
+                    batch_pr_img=1 / spec_img.item(),
                     scale=teacher.logit_scale.exp().item(), bias=teacher.logit_bias.item())
         if step % sch.snapshot_every == 0 and step < sch.teacher_steps:
             _snapshot(run / "stage2_teacher.snapshot.pt", teacher, opt, batches, rng, step)
@@ -459,7 +460,7 @@ def calibrate(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, pairs: list[
               run: Path, seed: int, threads: int) -> dict[str, object]:
     """Sets the shared logit bias so that p = sigmoid(scale * cos + bias) reads 0.5 where a matched and an
     unmatched pair are equally likely, on one item per calibration concept (never trained on). The SigLIP
-    bias that stages 2-3 learn sits at the 1-in-192 odds of a training batch, so a correct match read ~8 %
+    bias that stages 2-3 learn sits at the 1-in-191 odds of a training batch, so a correct match read ~8 %
     in the app (run 9); the scale keeps its trained value."""
     items = capped(pairs, 1, seed)
     if len(items) < 2:
