@@ -9,6 +9,14 @@ from typing import Any
 from .targets import TARGETS, target_status
 
 
+def _prior_words(cal: dict[str, Any]) -> str:
+    """How the calibrated bias reads: even odds, or the posterior at a stated prior share of matching prompts."""
+    prior = cal.get("prior")
+    if prior is None or prior == 0.5:
+        return "p = 0.5 at even odds"
+    return f"p is the chance of a match when 1 prompt in {1 / prior:.3g} matches"
+
+
 def _fmt(v: Any) -> str:
     if isinstance(v, float):
         return f"{v:.4f}"
@@ -92,8 +100,9 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any], data_v2:
         f"- Per stage (wall and process CPU minutes, load average at start/end): `{json.dumps(training.get('timing'))}`",
         f"- Data: `{json.dumps(training.get('data'))}`",
         f"- Schedule: `{json.dumps(training.get('schedule'))}`",
-        *([f"- Probability calibration (logit bias at even odds on {training['calibration'].get('n_concepts')} concepts"
-           f" kept out of training): `{json.dumps(training['calibration'])}`"] if training.get("calibration") else []),
+        *([f"- Probability calibration (logit bias fitted on {training['calibration'].get('n_concepts')} concepts kept"
+           f" out of training, {_prior_words(training['calibration'])}): `{json.dumps(training['calibration'])}`"]
+          if training.get("calibration") else []),
         f"- Timing note: {training.get('timing_note') or 'as measured by the recipe'}",
         "",
         "## Targets (issue 11) and where this model stands",
