@@ -20,8 +20,8 @@ from toklip.manifest import ManifestError, validate_manifest
 from toklip.metrics import participation_ratio
 from toklip.samples import build_samples
 from toklip.targets import target_status
-from toklip.train_v2 import (WHITE, balanced_bias, capped, inverse_participation, run_recipe, split_calibration,
-                              uniformity, zoom_augment)
+from toklip.train_v2 import (SMOKE_V2, WHITE, balanced_bias, capped, inverse_participation, prior_bias, run_recipe,
+                              split_calibration, uniformity, zoom_augment)
 
 V2_CONCEPTS = ["cat", "dog", "apple", "car", "tree", "house", "sun", "flower", "fish", "bird", "moon", "star", "boat"]
 
@@ -151,6 +151,32 @@ def test_balanced_bias_puts_even_odds_between_matched_and_unmatched() -> None:
     p = 1 / (1 + np.exp(-(20.0 * noisy + b)))
     eye = np.eye(200, dtype=bool)
     assert np.median(p[eye]) > 0.9 and np.median(p[~eye]) < 0.1
+
+
+def test_prior_bias_matches_the_fit_under_the_data_own_prior() -> None:
+    # Equal-variance Gaussian cosines: the log-likelihood ratio is linear, slope (mu1 - mu0) / sd^2 = 20. The
+    # unweighted sigmoid loss fits the posterior at the data's own 1-in-n prior; Bayes' correction of the
+    # balanced bias must land on the same bias.
+    rng = np.random.default_rng(1)
+    n, sd = 300, 0.1
+    cos = rng.normal(0.0, sd, (n, n))
+    np.fill_diagonal(cos, rng.normal(0.2, sd, n))
+    scale = 0.2 / sd**2
+    eye = np.eye(n, dtype=bool)
+    z = scale * cos
+
+    def unweighted_slope(b: float) -> float:  # d/db of the plain mean sigmoid loss over all n*n pairs
+        return float(np.sum(1 / (1 + np.exp(-(z[~eye] + b)))) - np.sum(1 / (1 + np.exp(z[eye] + b))))
+
+    lo, hi = -50.0, 50.0
+    for _ in range(80):
+        mid = (lo + hi) / 2
+        lo, hi = (mid, hi) if unweighted_slope(mid) < 0 else (lo, mid)
+    balanced = balanced_bias(cos, scale)
+    assert balanced == pytest.approx(-scale * 0.2 / 2, abs=0.3)  # midpoint of the two means
+    assert prior_bias(balanced, 1 / n) == pytest.approx((lo + hi) / 2, abs=0.3)
+    assert prior_bias(balanced, 0.5) == balanced
+    assert prior_bias(balanced, 1 / 8) == pytest.approx(balanced - np.log(7))
 
 
 def test_split_calibration_keeps_whole_concepts_out() -> None:
@@ -283,3 +309,27 @@ def test_teacher_ablation_shares_and_a_tiny_run(synthetic_data: Path, v2_data: P
     m = teacher_eval(tmp_path / "t", 1, synthetic_data, v2_data)
     assert m["n_concepts"] > 0 and 0.0 <= m["teacher_t2i_r1"] <= 1.0  # type: ignore[operator]
     assert set(m["by_kind"]) and "heldout_style_t2i_r1" in m  # type: ignore[arg-type]
+
+
+def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data: Path, v2_data: Path,
+                                                                 tmp_path: Path) -> None:
+    from toklip.student_ablation import base_schedule
+    from toklip.student_ablation import evaluate as student_eval
+    from toklip.student_ablation import train as student_train
+
+    run_recipe(synthetic_data, v2_data, tmp_path / "base", smoke=True, seed=0, threads=1)
+    assert base_schedule(tmp_path / "base").calib_concepts == SMOKE_V2.calib_concepts
+    # no overrides: the base run's TokLIP stage again, on its cached ids, to the same weights
+    ck = student_train(tmp_path / "base", tmp_path / "same", 1, data=synthetic_data, data_v2=v2_data)
+    want = torch.load(tmp_path / "base" / "stage3_toklip.pt", map_location="cpu")
+    got = torch.load(ck, map_location="cpu")
+    assert (tmp_path / "same" / "stage3_inputs.pt").is_symlink()
+    assert all(torch.equal(want[k], got[k]) for k in want if k.startswith("visual."))
+    other = student_train(tmp_path / "base", tmp_path / "d10", 1, data=synthetic_data, data_v2=v2_data,
+                          distill_weight=10.0)
+    arm = json.loads((tmp_path / "d10" / "arm.json").read_text())
+    assert arm["overrides"] == {"distill_weight": 10.0} and arm["schedule"]["distill_weight"] == 10.0
+    assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(other)["visual.trunk.norm.weight"])
+    m = student_eval(tmp_path / "d10", tmp_path / "base", 1, synthetic_data, v2_data)
+    assert m["n_concepts"] == 5 and 0.0 <= m["toklip_t2i_r1"] <= 1.0  # type: ignore[operator]
+    assert "heldout_style_t2i_r1" in m and m["participation_ratio"] > 0  # type: ignore[operator]
