@@ -325,11 +325,12 @@ def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data:
     got = torch.load(ck, map_location="cpu")
     assert (tmp_path / "same" / "stage3_inputs.pt").is_symlink()
     assert all(torch.equal(want[k], got[k]) for k in want if k.startswith("visual."))
-    other = student_train(tmp_path / "base", tmp_path / "d10", 1, data=synthetic_data, data_v2=v2_data,
-                          distill_weight=10.0)
-    arm = json.loads((tmp_path / "d10" / "arm.json").read_text())
-    assert arm["overrides"] == {"distill_weight": 10.0} and arm["schedule"]["distill_weight"] == 10.0
+    w = 3 * SMOKE_V2.distill_weight  # an override the base run did not use
+    other = student_train(tmp_path / "base", tmp_path / "dw", 1, data=synthetic_data, data_v2=v2_data,
+                          distill_weight=w)
+    arm = json.loads((tmp_path / "dw" / "arm.json").read_text())
+    assert arm["overrides"] == {"distill_weight": w} and arm["schedule"]["distill_weight"] == w
     assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(other)["visual.trunk.norm.weight"])
-    m = student_eval(tmp_path / "d10", tmp_path / "base", 1, synthetic_data, v2_data)
+    m = student_eval(tmp_path / "dw", tmp_path / "base", 1, synthetic_data, v2_data)
     assert m["n_concepts"] == 5 and 0.0 <= m["toklip_t2i_r1"] <= 1.0  # type: ignore[operator]
     assert "heldout_style_t2i_r1" in m and m["participation_ratio"] > 0  # type: ignore[operator]
