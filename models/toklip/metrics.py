@@ -66,3 +66,12 @@ def participation_ratio(emb: np.ndarray) -> float:
     lam = np.linalg.eigvalsh(x.T @ x / (len(x) - 1))
     lam = np.clip(lam, 0.0, None)
     return float(lam.sum() ** 2 / (lam**2).sum()) if lam.any() else float("nan")
+
+
+def cosine_spread(txt: np.ndarray, img: np.ndarray) -> dict[str, float]:
+    """Medians of matched (row i, column i) and unmatched text-image cosines, and the unmatched 90th percentile:
+    how far apart a probability's bias has to put them."""
+    cos = txt @ img.T
+    off = ~np.eye(len(cos), dtype=bool)
+    return {"matched_cos_median": float(np.median(np.diag(cos))), "unmatched_cos_median": float(np.median(cos[off])),
+            "unmatched_cos_p90": float(np.percentile(cos[off], 90))}

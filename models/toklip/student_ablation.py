@@ -25,7 +25,7 @@ import torch
 
 from .dataset import Pair, load_pairs
 from .evaluate import one_per_concept, pooled_recall
-from .metrics import participation_ratio
+from .metrics import cosine_spread, participation_ratio
 from .model import TokLIP, TokLIPConfig, tiny_v2_config
 from .textok import TextEncoderInput
 from .train import load_done
@@ -110,14 +110,9 @@ def evaluate(run: Path, base: Path, threads: int = 2, data: Path = V1, data_v2: 
     textin = TextEncoderInput.load(base / "tokenizer.json", cfg.text.context_length, cfg.text.pad_id)
     reps = one_per_concept([p for d in datasets(data, data_v2) for p in load_pairs(d, "val")], rep_only=True)
     txt, img = _embed(model, cfg, textin, reps, threads)
-    cos = txt @ img.T
-    off = ~np.eye(len(reps), dtype=bool)
     m: dict[str, object] = {"n_concepts": len(reps), "toklip_t2i_r1": pooled_recall(txt, img),
                             "toklip_t2i_r5": pooled_recall(txt, img, 5),
-                            "participation_ratio": participation_ratio(img),
-                            "matched_cos_median": float(np.median(np.diag(cos))),
-                            "unmatched_cos_median": float(np.median(cos[off])),
-                            "unmatched_cos_p90": float(np.percentile(cos[off], 90))}
+                            "participation_ratio": participation_ratio(img), **cosine_spread(txt, img)}
     held = one_per_concept(load_pairs(data_v2, "heldout_style"), rep_only=False)
     if held:
         htxt, himg = _embed(model, cfg, textin, held, threads)

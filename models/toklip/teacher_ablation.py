@@ -30,7 +30,7 @@ import torch
 
 from .dataset import Pair, load_pairs
 from .evaluate import one_per_concept, pooled_recall
-from .metrics import participation_ratio
+from .metrics import cosine_spread, participation_ratio
 from .model import PixelCLIP, TokLIPConfig, tiny_v2_config
 from .textok import TextEncoderInput
 from .train_v2 import (ScheduleV2, StageClock, concept_kinds, datasets, ensure_tokenizer, normalise, pair_rgb,
@@ -108,10 +108,7 @@ def evaluate(run: Path, threads: int = 2, data: Path = V1, data_v2: Path = V2) -
                             "teacher_i2t_r1": pooled_recall(txt, img, 1, True),
                             "participation_ratio": participation_ratio(img),
                             "text_participation_ratio": participation_ratio(txt)}
-    cos = txt @ img.T
-    off = ~np.eye(len(reps), dtype=bool)
-    m.update(matched_cos_median=float(np.median(np.diag(cos))), unmatched_cos_median=float(np.median(cos[off])),
-             unmatched_cos_p90=float(np.percentile(cos[off], 90)))
+    m.update(cosine_spread(txt, img))
     kinds = concept_kinds(reps)
     by_kind = {}
     for k in sorted(set(kinds.values())):
