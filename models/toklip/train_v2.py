@@ -83,6 +83,7 @@ from PIL import Image
 from .dataset import CropSampler, Pair, load_pairs, load_photos, read_jsonl
 from .model import PixelCLIP, TokLIP, TokLIPConfig, sigmoid_loss, tiny_v2_config
 from .preprocess import official_toklip_rgb
+from .samples import N_PROMPTS
 from .textok import TextEncoderInput, train_tokenizer
 from .train import (PairBatches, Progress, _resume, _snapshot, finish_stage, load_done, lr_at, save_snapshot, set_lr,
                     vq_loop)
@@ -118,9 +119,9 @@ class ScheduleV2:
     kind_shares: tuple[tuple[str, float], ...] = (("emoji", 0.2), ("icon", 0.6), ("stamp", 0.15), ("flag", 0.05))
     # Training concepts kept out of the teacher and TokLIP stages; the logit bias is calibrated on them.
     calib_concepts: int = 400
-    # Prior odds that a prompt is the picture's match, folded into the calibrated bias: 1 in 8, as the app's
-    # default prompt list holds 8 prompts (``toklip.samples.N_PROMPTS``) and at most one names the picture.
-    calib_prior: float = 1 / 8
+    # Prior odds that a prompt is the picture's match, folded into the calibrated bias: 1 in N_PROMPTS (8), as
+    # the app's default prompt list holds that many prompts and at most one names the picture.
+    calib_prior: float = 1 / N_PROMPTS
 
 
 SMOKE_V2 = ScheduleV2(
