@@ -334,3 +334,23 @@ def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data:
     m = student_eval(tmp_path / "dw", tmp_path / "base", 1, synthetic_data, v2_data)
     assert m["n_concepts"] == 5 and 0.0 <= m["toklip_t2i_r1"] <= 1.0  # type: ignore[operator]
     assert "heldout_style_t2i_r1" in m and m["participation_ratio"] > 0  # type: ignore[operator]
+
+
+def test_vq_forward_bf16_keeps_the_quantiser_float32_and_tracks_float32() -> None:
+    from toklip.model import TokLIP, tiny_v2_config
+    from toklip.train import Schedule, _vq_forward
+
+    torch.manual_seed(0)
+    vq = TokLIP(tiny_v2_config()).trunk.vq.eval()
+    x = torch.rand(2, 3, 64, 64) * 2 - 1
+    with torch.no_grad():
+        ref = _vq_forward(vq, x, False)
+        got = _vq_forward(vq, x, True)
+    assert all(t.dtype == r.dtype for t, r in zip(got, ref))  # float32 out, int64 ids: the losses stay float32
+    assert got[3].dtype == torch.float32 and got[0].dtype == torch.float32
+    # The ids come from float32 features; bf16 rounding of the encoder moves a few near-ties at most.
+    assert (got[2] == ref[2]).float().mean() > 0.8
+    assert not torch.equal(got[3], ref[3])  # autocast really ran
+    assert (got[3] - ref[3]).abs().max() < 0.05 < ref[3].abs().mean()  # the encoder's features track float32
+    assert torch.isfinite(got[0]).all() and got[1].dtype == torch.float32
+    assert Schedule().vq_bf16 is False and SMOKE_V2.vq_bf16 is True  # v1's recipe stays float32

@@ -52,6 +52,7 @@ class Schedule:
     vocab_size: int = 3072
     snapshot_every: int = 100
     dead_code_every: int = 50
+    vq_bf16: bool = False
 
 
 SMOKE = Schedule(
@@ -128,6 +129,7 @@ class VQSchedule(Protocol):
     photo_share: float
     snapshot_every: int
     dead_code_every: int
+    vq_bf16: bool
 
 
 def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, seed: int, photos: CropSampler,
@@ -161,7 +163,7 @@ def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, 
         n_photo = sum(rng.random() < sch.photo_share for _ in range(bs))
         x = torch.cat([photos.batch(n_photo, res, cfg.mean, cfg.std), pairs.batch(bs - n_photo, res, cfg.mean, cfg.std)])
         set_lr(opt, lr_at(step, total, sch.vq_lr))
-        rec, vq_loss, ids, z = vq(x)
+        rec, vq_loss, ids, z = _vq_forward(vq, x, sch.vq_bf16)
         # MSE is what PSNR measures; some L1 keeps edges from averaging out.
         rec_loss = F.mse_loss(rec, x) + l1_weight * F.l1_loss(rec, x)
         loss = rec_loss + vq_loss
@@ -181,6 +183,21 @@ def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, 
             save_snapshot(snap, model=vq.state_dict(), opt=opt.state_dict(), step=step, py_rng=random.getstate(),
                           photo_rng=photos.rng.getstate(), pair_rng=pairs.rng.getstate())
     finish_stage(vq.state_dict(), done, snap)
+
+
+def _vq_forward(vq: torch.nn.Module, x: torch.Tensor, bf16: bool) -> tuple[torch.Tensor, ...]:
+    """``vq(x)``, with the encoder and decoder convolutions under bfloat16 autocast when ``bf16`` (about 1.6x
+    faster per step on this CPU). The quantiser stays in float32: nearest-code choices between unit vectors
+    that differ in the third digit must not depend on bf16 rounding, and the app's graphs are float32."""
+    if not bf16:
+        return vq(x)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        z = vq.encode_features(x)
+    z = z.float()
+    zq, loss, ids = vq.quantize(z)
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        rec = vq.decode(zq)
+    return rec.float(), loss, ids, z
 
 
 def train_vq(model: TokLIP, cfg: TokLIPConfig, data: Path, run: Path, sch: Schedule, seed: int, limit: int | None) -> None:

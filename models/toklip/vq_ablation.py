@@ -55,7 +55,7 @@ def config(codes: int) -> TokLIPConfig:
 
 
 def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hires_steps: int = 0,
-              hires_batch: int = 12) -> Path:
+              hires_batch: int = 12, bf16: bool = False) -> Path:
     c = ARMS[arm]
     torch.set_num_threads(threads)
     torch.manual_seed(0)
@@ -68,7 +68,8 @@ def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hi
     pairs = list(pair_rgb(capped(train_pairs(c.get("pair_folders", c["folders"]), None), 1, 0), cfg.vision.image_size))
     print(f"[{arm}] {len(photos)} photos, {len(pairs)} pair images", flush=True)
     sch = dataclasses.replace(ScheduleV2(), vq_steps=steps, vq_batch=batch, vq_hires_steps=hires_steps,
-                              vq_hires_batch=hires_batch, vq_lr=c["lr"], photo_share=c["share"], snapshot_every=10**9)
+                              vq_hires_batch=hires_batch, vq_lr=c["lr"], photo_share=c["share"], snapshot_every=10**9,
+                              vq_bf16=bf16)
     vq_loop(vq, cfg, out, sch, 0, CropSampler(photos, 0, resample=c["resample"]),
             CropSampler(pairs, 1, min_frac=0.7, resample=c["resample"]), l1_weight=c["l1"],
             photo_min_frac=c["min_frac"])
@@ -110,12 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--batch", type=int, default=20, help="images per step at 64 px")
     t.add_argument("--hires-steps", type=int, default=0, help="steps at the model's size after the 64 px ones")
     t.add_argument("--hires-batch", type=int, default=12)
+    t.add_argument("--bf16", action="store_true", help="encoder/decoder under bfloat16 autocast (quantiser float32)")
     e = sub.add_parser("psnr", help="held-out photo PSNR of a VQ checkpoint")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--codes", type=int, required=True, help="the checkpoint's codebook size")
     a = ap.parse_args(argv)
     if a.cmd == "train":
-        print(train_arm(a.arm, a.out, a.steps, a.threads, a.batch, a.hires_steps, a.hires_batch))
+        print(train_arm(a.arm, a.out, a.steps, a.threads, a.batch, a.hires_steps, a.hires_batch, a.bf16))
     else:
         print(heldout_psnr(a.checkpoint, a.codes))
 
