@@ -336,6 +336,19 @@ def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data:
     assert "heldout_style_t2i_r1" in m and m["participation_ratio"] > 0  # type: ignore[operator]
 
 
+def test_the_quantiser_leaves_autocast_and_picks_codes_as_in_float32() -> None:
+    from toklip.model import TokLIP, tiny_v2_config
+
+    torch.manual_seed(0)
+    q = TokLIP(tiny_v2_config()).trunk.vq.quantize
+    zb = torch.randn(4, q.e_dim, 16, 16).bfloat16()  # what an encoder under autocast hands over
+    ref = q(zb.float())
+    with torch.autocast("cpu", dtype=torch.bfloat16):
+        got = q(zb)
+    assert got[0].dtype == torch.float32 and got[1].dtype == torch.float32
+    assert all(torch.equal(g, r) for g, r in zip(got, ref))
+
+
 def test_vq_forward_bf16_keeps_the_quantiser_float32_and_tracks_float32() -> None:
     from toklip.model import TokLIP, tiny_v2_config
     from toklip.train import Schedule, _vq_forward

@@ -211,7 +211,15 @@ class VectorQuantizer(nn.Module):
         return F.embedding(ids, self.codebook())
 
     def forward(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-        """Returns (straight-through quantised [B,C,H,W], loss, ids)."""
+        """Returns (straight-through quantised [B,C,H,W], loss, ids), all float32 (ids int64).
+
+        It leaves any autocast region and works in float32: nearest-code choices between unit vectors that
+        differ in the third digit must not hinge on bf16 rounding, and the app's graphs are float32, so a
+        VQ trained with its convolutions under autocast still picks codes as the exported graph does."""
+        with torch.autocast(z.device.type, enabled=False):
+            return self._quantise(z.float())
+
+    def _quantise(self, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         zf = F.normalize(z.permute(0, 2, 3, 1), p=2, dim=-1)
         ids = torch.argmax(torch.matmul(zf.detach(), self.codebook().t()), dim=-1)
         zq = self.lookup(ids)
