@@ -60,7 +60,7 @@ def parse_shares(spec: str, pairs: list[Pair]) -> tuple[tuple[str, float], ...]:
 
 
 def train(out: Path, shares: str, threads: int, steps: int | None, seed: int = 0, data: Path = V1,
-          data_v2: Path = V2, spectrum_weight: float | None = None) -> Path:
+          data_v2: Path = V2, spectrum_weight: float | None = None, bf16: bool = False) -> Path:
     torch.set_num_threads(threads)
     cfg = tiny_v2_config()
     _, teacher = seeded_models(cfg, seed)
@@ -73,14 +73,15 @@ def train(out: Path, shares: str, threads: int, steps: int | None, seed: int = 0
     # The recipe's teacher never sees the calibration concepts.
     pairs, _ = split_calibration(train_pairs(folders, None), sch.calib_concepts, seed + 7)
     sch = dataclasses.replace(sch, kind_shares=parse_shares(shares, pairs), teacher_steps=steps or sch.teacher_steps,
-                              spectrum_weight=sch.spectrum_weight if spectrum_weight is None else spectrum_weight)
-    print(f"[teacher] shares {sch.kind_shares}, {sch.teacher_steps} steps, spectrum weight {sch.spectrum_weight}",
-          flush=True)
+                              spectrum_weight=sch.spectrum_weight if spectrum_weight is None else spectrum_weight,
+                              teacher_bf16=bf16)
+    print(f"[teacher] shares {sch.kind_shares}, {sch.teacher_steps} steps, spectrum weight {sch.spectrum_weight}, "
+          f"bf16 {sch.teacher_bf16}", flush=True)
     rgb = pair_rgb(pairs, cfg.vision.image_size)
     # The recipe's clock, so an arm's teacher minutes read like the recipe's teacher stage in timing.json.
     StageClock(out)("teacher", lambda: train_teacher(teacher, cfg, rgb, pairs, textin, out, sch, seed))
     (out / "arm.json").write_text(json.dumps({"shares": sch.kind_shares, "steps": sch.teacher_steps, "seed": seed,
-                                              "spectrum_weight": sch.spectrum_weight}))
+                                              "spectrum_weight": sch.spectrum_weight, "bf16": sch.teacher_bf16}))
     return out / "stage2_teacher.pt"
 
 
@@ -136,13 +137,14 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--steps", type=int, default=None, help="teacher steps (default: the recipe's)")
     t.add_argument("--spectrum-weight", type=float, default=None,
                    help="weight of the inverse participation ratio term (default: the recipe's)")
+    t.add_argument("--bf16", action="store_true", help="teacher forward/backward under bfloat16 autocast")
     e = sub.add_parser("eval", help="held-out R@1 of a trained teacher folder")
     e.add_argument("run", type=Path)
     e.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     if a.cmd == "train":
         print(train(a.out, a.shares, a.threads, a.steps, data=a.data, data_v2=a.data_v2,
-                    spectrum_weight=a.spectrum_weight))
+                    spectrum_weight=a.spectrum_weight, bf16=a.bf16))
     else:
         print(json.dumps(evaluate(a.run, a.threads, a.data, a.data_v2), indent=1))
 

@@ -108,6 +108,9 @@ class ScheduleV2:
     teacher_steps: int = 1600
     teacher_batch: int = 192
     teacher_lr: float = 5e-4
+    # Teacher forward/backward under bfloat16 autocast (losses in float32), as the TokLIP stage; off until an
+    # arm shows it keeps the teacher's quality (``toklip.teacher_ablation train --bf16``).
+    teacher_bf16: bool = False
     scale_lr_mult: float = 20.0
     uniform_weight: float = 0.1
     spectrum_weight: float = 8.0
@@ -346,8 +349,9 @@ def train_teacher(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, pairs:
         idx, caps = batches.sample(sch.teacher_batch)
         x = zoom_augment(normalise(rgb[idx], cfg), rng)
         set_lr(opt, lr_at(step, sch.teacher_steps, sch.teacher_lr))
-        img = teacher.encode_image(x)
-        txt = teacher.encode_text(textin(caps))
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=sch.teacher_bf16):
+            img = teacher.encode_image(x).float()
+            txt = teacher.encode_text(textin(caps)).float()
         con = sigmoid_loss(img, txt, teacher.logit_scale, teacher.logit_bias)
         uni = uniformity(img) + uniformity(txt)
         spec_img = inverse_participation(img)
