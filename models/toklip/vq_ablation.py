@@ -2,6 +2,8 @@
 
     python -m toklip.vq_ablation train --arm A --out /tmp/abl-A --steps 400     # one arm, 1 thread
     python -m toklip.vq_ablation psnr /tmp/abl-A/stage1_vq.pt --codes 2048       # held-out photos, 128 px
+    python -m toklip.vq_ablation tail models/runs/tiny-v2-r12/stage1_vq.pt --codes 1024 --out /tmp/tail-mse \
+        --steps 250 --l1 0                                                       # do the last steps' settings matter?
     python -m toklip.vq_ablation train --arm B --out /tmp/abl-B-full --steps 1600 --batch 32 \
         --hires-steps 200 --threads 2                                            # v1's whole VQ schedule
 
@@ -12,6 +14,9 @@ photos and textures added to v1's photos (pairs v1's). Measured on
 2026-11-29 (400 steps x 20 at 64 px, seed 0, 41 held-out photos): A 16.06 dB, B 16.66 dB, C 15.90 dB,
 D 16.25 dB, E 17.01 dB. With ``--bf16`` (encoder and decoder under bfloat16 autocast, quantiser float32; 2026-12-06,
 400 x 32, arm B): 17.16 dB against 16.90 in float32 (``ablations/vq-bf16-arms-2026-12-06.json``).
+Codebook size at a longer length (arm B in bf16, 2000 x 32 at 64 px + 250 x 12 at 128 px, ``--codes``): 1024 and
+4096 codes end level, and ``tail`` arms on run 12's VQ (250 more steps with MSE only, crops >= 0.8 of the short
+side, or a 3x higher lr) end within 0.04 dB of each other (``ablations/vq-capacity-arms-2026-12-06.json``).
 """
 
 from __future__ import annotations
@@ -56,8 +61,11 @@ def config(codes: int) -> TokLIPConfig:
 
 
 def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hires_steps: int = 0,
-              hires_batch: int = 12, bf16: bool = False) -> Path:
-    c = ARMS[arm]
+              hires_batch: int = 12, bf16: bool = False, codes: int | None = None, start: Path | None = None,
+              overrides: dict[str, Any] | None = None) -> Path:
+    """One arm's VQ trained into ``out``; ``start``: go on from a trained VQ instead of a fresh init;
+    ``overrides``: replace the arm's settings (``l1``, ``lr``, ``min_frac``...)."""
+    c = {**ARMS[arm], **({"codes": codes} if codes else {}), **(overrides or {})}
     torch.set_num_threads(threads)
     torch.manual_seed(0)
     random.seed(0)
@@ -65,6 +73,8 @@ def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hi
     out.mkdir(parents=True, exist_ok=True)
     cfg = config(c["codes"])
     vq = TokLIP(cfg).trunk.vq
+    if start is not None:
+        vq.load_state_dict(torch.load(start, map_location="cpu"))
     photos = [p for d in c["folders"] if (d / "photos.jsonl").exists() for p in load_photos(d, "train")]
     pairs = list(pair_rgb(capped(train_pairs(c.get("pair_folders", c["folders"]), None), 1, 0), cfg.vision.image_size))
     print(f"[{arm}] {len(photos)} photos, {len(pairs)} pair images", flush=True)
@@ -77,16 +87,20 @@ def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hi
     return out / "stage1_vq.pt"
 
 
+def photo_files(split: str, folders: tuple[Path, ...] = (V1, V2)) -> list[Path]:
+    return [d / r["file"] for d in folders if (d / "photos.jsonl").exists()
+            for r in read_jsonl(d / "photos.jsonl") if r["split"] == split]
+
+
 @torch.no_grad()
-def heldout_psnr(checkpoint: Path, codes: int) -> dict[str, float]:
-    """Mean PSNR of the VQ (PyTorch) on the held-out photos of both data folders, official preprocessing at 128 px,
-    and of a 32x32 thumbnail of the same photos; the same numbers toklip-eval gives for the exported graphs."""
+def photo_psnr(checkpoint: Path, codes: int, files: list[Path]) -> tuple[float, float]:
+    """Mean PSNR of the VQ (PyTorch) on whole photos, official preprocessing at 128 px, and of a 32x32
+    thumbnail of the same photos; on the held-out photos these are the numbers toklip-eval gives for the
+    exported graphs."""
     cfg = config(codes)
     vq = TokLIP(cfg).trunk.vq
     vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
     vq.eval()
-    files = [d / r["file"] for d in (V1, V2) if (d / "photos.jsonl").exists()
-             for r in read_jsonl(d / "photos.jsonl") if r["split"] == "val"]
     m = torch.tensor(cfg.mean).view(1, 3, 1, 1)
     s = torch.tensor(cfg.std).view(1, 3, 1, 1)
     ps, ts = [], []
@@ -98,7 +112,21 @@ def heldout_psnr(checkpoint: Path, codes: int) -> dict[str, float]:
         rec = (vq(x)[0] * s + m).clamp(0, 1)[0].numpy()
         ps.append(psnr(rec, ref))
         ts.append(thumbnail_psnr(ref))
-    return {"photos": len(files), "psnr_db": float(np.mean(ps)), "thumb32_psnr_db": float(np.mean(ts))}
+    return float(np.mean(ps)), float(np.mean(ts))
+
+
+def heldout_psnr(checkpoint: Path, codes: int, selection: bool = False) -> dict[str, float]:
+    """Held-out photos of both folders; with ``selection`` also v2's training photos (textures that arm B's
+    VQ, as the recipe's, never trains on), the set to choose between B-based arms by without looking at the
+    held-out photos."""
+    files = photo_files("val")
+    p, t = photo_psnr(checkpoint, codes, files)
+    out = {"photos": len(files), "psnr_db": p, "thumb32_psnr_db": t}
+    if selection:
+        sel = photo_files("train", (V2,))
+        out["selection_photos"] = len(sel)
+        out["selection_psnr_db"] = photo_psnr(checkpoint, codes, sel)[0]
+    return out
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -113,14 +141,31 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--hires-steps", type=int, default=0, help="steps at the model's size after the 64 px ones")
     t.add_argument("--hires-batch", type=int, default=12)
     t.add_argument("--bf16", action="store_true", help="encoder/decoder under bfloat16 autocast (quantiser float32)")
+    t.add_argument("--codes", type=int, default=None, help="codebook size (default: the arm's)")
+    f = sub.add_parser("tail", help="more full-size steps on a trained VQ with other settings (arm B's data)")
+    f.add_argument("checkpoint", type=Path, help="a trained VQ (e.g. a run's stage1_vq.pt)")
+    f.add_argument("--out", type=Path, required=True)
+    f.add_argument("--codes", type=int, required=True, help="the checkpoint's codebook size")
+    f.add_argument("--steps", type=int, default=250)
+    f.add_argument("--batch", type=int, default=12)
+    f.add_argument("--threads", type=int, default=1)
+    f.add_argument("--lr", type=float, default=3e-5, help="peak lr of the tail's own warmup + cosine")
+    f.add_argument("--l1", type=float, default=0.5, help="L1 weight next to the MSE")
+    f.add_argument("--min-frac", type=float, default=0.3, help="smallest photo crop side / the photo's short side")
     e = sub.add_parser("psnr", help="held-out photo PSNR of a VQ checkpoint")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--codes", type=int, required=True, help="the checkpoint's codebook size")
+    e.add_argument("--selection", action="store_true", help="also v2's training photos (not in arm B's VQ)")
     a = ap.parse_args(argv)
     if a.cmd == "train":
-        print(train_arm(a.arm, a.out, a.steps, a.threads, a.batch, a.hires_steps, a.hires_batch, a.bf16))
+        print(train_arm(a.arm, a.out, a.steps, a.threads, a.batch, a.hires_steps, a.hires_batch, a.bf16, a.codes))
+    elif a.cmd == "tail":
+        over = {"l1": a.l1, "lr": a.lr, "min_frac": (ARMS["B"]["min_frac"][0], a.min_frac)}
+        ck = train_arm("B", a.out, 0, a.threads, hires_steps=a.steps, hires_batch=a.batch, bf16=True, codes=a.codes,
+                       start=a.checkpoint, overrides=over)
+        print(ck, heldout_psnr(ck, a.codes, selection=True))
     else:
-        print(heldout_psnr(a.checkpoint, a.codes))
+        print(heldout_psnr(a.checkpoint, a.codes, a.selection))
 
 
 if __name__ == "__main__":
