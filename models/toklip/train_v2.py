@@ -61,6 +61,9 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
 - Since run 11, the calibrated bias is the posterior at a prior of 1 matching prompt in 8 (``calib_prior``, the
   app's default prompt count) instead of even odds: at even odds run 10's median unmatched held-out pair read
   0.054 while a list of 8 prompts holds at most one match.
+- Not yet in the recipe (measured 2026-12-06, ``ablations/teacher-bf16-arms-2026-12-06.json``): the teacher stage
+  under bfloat16 autocast (``teacher_bf16``) ran 1.42x faster at 800 steps with held-out R@1 0.291 vs 0.284 in
+  float32; the bundled run 12 used run 10's float32 teacher, so the switch waits for a from-scratch run.
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
 Every stage snapshots and resumes. ``timing.json`` holds per stage the wall minutes from the stage's first
