@@ -304,10 +304,11 @@ def test_teacher_ablation_shares_and_a_tiny_run(synthetic_data: Path, v2_data: P
     with pytest.raises(Exception, match="kind=share"):
         parse_shares("emoji", pairs)
 
-    # bf16 here (the end-to-end recipe test covers the float32 teacher)
-    ck = teacher_train(tmp_path / "t", "proportional", 1, 2, data=synthetic_data, data_v2=v2_data, bf16=True)
+    # float32 here (the end-to-end recipe test runs the recipe's bf16 teacher)
+    assert SMOKE_V2.teacher_bf16 is True
+    ck = teacher_train(tmp_path / "t", "proportional", 1, 2, data=synthetic_data, data_v2=v2_data, bf16=False)
     arm = json.loads((tmp_path / "t" / "arm.json").read_text())
-    assert ck.exists() and arm["steps"] == 2 and arm["bf16"] is True
+    assert ck.exists() and arm["steps"] == 2 and arm["bf16"] is False
     m = teacher_eval(tmp_path / "t", 1, synthetic_data, v2_data)
     assert m["n_concepts"] > 0 and 0.0 <= m["teacher_t2i_r1"] <= 1.0  # type: ignore[operator]
     assert set(m["by_kind"]) and "heldout_style_t2i_r1" in m  # type: ignore[arg-type]

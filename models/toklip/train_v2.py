@@ -61,9 +61,12 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
 - Since run 11, the calibrated bias is the posterior at a prior of 1 matching prompt in 8 (``calib_prior``, the
   app's default prompt count) instead of even odds: at even odds run 10's median unmatched held-out pair read
   0.054 while a list of 8 prompts holds at most one match.
-- Not yet in the recipe (measured 2026-12-06, ``ablations/teacher-bf16-arms-2026-12-06.json``): the teacher stage
-  under bfloat16 autocast (``teacher_bf16``) ran 1.42x faster at 800 steps with held-out R@1 0.291 vs 0.284 in
-  float32; the bundled run 12 used run 10's float32 teacher, so the switch waits for a from-scratch run.
+- Since run 13, the teacher stage runs under bfloat16 autocast (``teacher_bf16``; losses in float32) for 2000
+  steps (was 1600 in float32): two arms each at 200 and 800 steps (``teacher_ablation train --steps N
+  [--bf16]``, 2026-12-06, ``ablations/teacher-bf16-arms-2026-12-06.json``) ran 1.42x faster at 800 steps with
+  held-out R@1 0.291 vs 0.284 in float32, OpenMoji 0.104 vs 0.105; the minutes saved buy more steps, as 800 -> 1600
+  did for run 9 (teacher R@1 0.236 -> 0.327, TokLIP 0.133 -> 0.170). The bundled run 12 used run 10's 1600-step
+  float32 teacher (its schedule is in its model card).
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
 Every stage snapshots and resumes. ``timing.json`` holds per stage the wall minutes from the stage's first
@@ -108,12 +111,11 @@ class ScheduleV2:
     vq_l1_weight: float = 0.5
     vq_bf16: bool = True
     photo_share: float = 0.7
-    teacher_steps: int = 1600
+    teacher_steps: int = 2000
     teacher_batch: int = 192
     teacher_lr: float = 5e-4
-    # Teacher forward/backward under bfloat16 autocast (losses in float32), as the TokLIP stage; off until an
-    # arm shows it keeps the teacher's quality (``toklip.teacher_ablation train --bf16``).
-    teacher_bf16: bool = False
+    # Teacher forward/backward under bfloat16 autocast (losses in float32), as the TokLIP stage (run 13 on).
+    teacher_bf16: bool = True
     scale_lr_mult: float = 20.0
     uniform_weight: float = 0.1
     spectrum_weight: float = 8.0
