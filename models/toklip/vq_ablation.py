@@ -16,7 +16,7 @@ D 16.25 dB, E 17.01 dB. With ``--bf16`` (encoder and decoder under bfloat16 auto
 400 x 32, arm B): 17.16 dB against 16.90 in float32 (``ablations/vq-bf16-arms-2026-12-06.json``).
 Codebook size at a longer length (arm B in bf16, 2000 x 32 at 64 px + 250 x 12 at 128 px, ``--codes``): 1024 and
 4096 codes end level, and ``tail`` arms on run 12's VQ (250 more steps with MSE only, crops >= 0.8 of the short
-side, or a 3x higher lr) end within 0.04 dB of each other (``ablations/vq-capacity-arms-2026-12-06.json``).
+side, or a 3x higher lr) end within 0.05 dB of each other (``ablations/vq-capacity-arms-2026-12-06.json``).
 """
 
 from __future__ import annotations
