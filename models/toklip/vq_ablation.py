@@ -93,14 +93,10 @@ def photo_files(split: str, folders: tuple[Path, ...] = (V1, V2)) -> list[Path]:
 
 
 @torch.no_grad()
-def photo_psnr(checkpoint: Path, codes: int, files: list[Path]) -> tuple[float, float]:
-    """Mean PSNR of the VQ (PyTorch) on whole photos, official preprocessing at 128 px, and of a 32x32
-    thumbnail of the same photos; on the held-out photos these are the numbers toklip-eval gives for the
+def photo_psnr(vq: torch.nn.Module, cfg: TokLIPConfig, files: list[Path]) -> tuple[float, float]:
+    """Mean PSNR of the VQ (PyTorch, eval mode) on whole photos, official preprocessing at 128 px, and of a
+    32x32 thumbnail of the same photos; on the held-out photos these are the numbers toklip-eval gives for the
     exported graphs."""
-    cfg = config(codes)
-    vq = TokLIP(cfg).trunk.vq
-    vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
-    vq.eval()
     m = torch.tensor(cfg.mean).view(1, 3, 1, 1)
     s = torch.tensor(cfg.std).view(1, 3, 1, 1)
     ps, ts = [], []
@@ -119,13 +115,17 @@ def heldout_psnr(checkpoint: Path, codes: int, selection: bool = False) -> dict[
     """Held-out photos of both folders; with ``selection`` also v2's training photos (textures that arm B's
     VQ, as the recipe's, never trains on), the set to choose between B-based arms by without looking at the
     held-out photos."""
+    cfg = config(codes)
+    vq = TokLIP(cfg).trunk.vq
+    vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    vq.eval()
     files = photo_files("val")
-    p, t = photo_psnr(checkpoint, codes, files)
+    p, t = photo_psnr(vq, cfg, files)
     out = {"photos": len(files), "psnr_db": p, "thumb32_psnr_db": t}
     if selection:
         sel = photo_files("train", (V2,))
         out["selection_photos"] = len(sel)
-        out["selection_psnr_db"] = photo_psnr(checkpoint, codes, sel)[0]
+        out["selection_psnr_db"] = photo_psnr(vq, cfg, sel)[0]
     return out
 
 
