@@ -65,8 +65,8 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   steps (was 1600 in float32): two arms each at 200 and 800 steps (``teacher_ablation train --steps N
   [--bf16]``, 2026-12-06, ``ablations/teacher-bf16-arms-2026-12-06.json``) ran 1.42x faster at 800 steps with
   held-out R@1 0.291 vs 0.284 in float32, OpenMoji 0.104 vs 0.105; the minutes saved buy more steps, as 800 -> 1600
-  did for run 9 (teacher R@1 0.236 -> 0.327, TokLIP 0.133 -> 0.170). The bundled run 12 used run 10's 1600-step
-  float32 teacher (its schedule is in its model card).
+  did for run 9 (teacher R@1 0.236 -> 0.327, TokLIP 0.133 -> 0.170). Run 13 (bundled): teacher R@1 0.355 -> 0.400,
+  OpenMoji 0.133 -> 0.151, TokLIP 0.269 -> 0.299 against run 12's 1600-step float32 teacher.
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
 Every stage snapshots and resumes. ``timing.json`` holds per stage the wall minutes from the stage's first
