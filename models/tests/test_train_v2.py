@@ -20,8 +20,8 @@ from toklip.manifest import ManifestError, validate_manifest
 from toklip.metrics import participation_ratio
 from toklip.samples import build_samples
 from toklip.targets import target_status
-from toklip.train_v2 import (SMOKE_V2, WHITE, balanced_bias, capped, inverse_participation, prior_bias, run_recipe,
-                              split_calibration, uniformity, zoom_augment)
+from toklip.train_v2 import (SMOKE_V2, WHITE, balanced_bias, capped, inverse_participation, logit_distillation,
+                              prior_bias, run_recipe, split_calibration, uniformity, zoom_augment)
 
 V2_CONCEPTS = ["cat", "dog", "apple", "car", "tree", "house", "sun", "flower", "fish", "bird", "moon", "star", "boat"]
 
@@ -195,6 +195,20 @@ def test_uniformity_prefers_spread_embeddings() -> None:
     assert uniformity(spread) < uniformity(collapsed) - 1.0
 
 
+def test_logit_distillation_is_zero_at_the_teacher_and_pulls_the_ranking_towards_it() -> None:
+    g = torch.Generator().manual_seed(0)
+    teacher = F.normalize(torch.randn(16, 32, generator=g), dim=-1)
+    txt = F.normalize(teacher + 0.5 * torch.randn(16, 32, generator=g), dim=-1)
+    scale = torch.tensor(20.0)
+    assert logit_distillation(teacher, teacher, txt, scale).item() == pytest.approx(0.0, abs=1e-6)
+    student = F.normalize(torch.randn(16, 32, generator=g), dim=-1).requires_grad_(True)
+    before = logit_distillation(student, teacher, txt, scale)
+    assert before.item() > 0.1
+    before.backward()
+    stepped = F.normalize(student.detach() - 0.05 * student.grad, dim=-1)  # type: ignore[operator]
+    assert logit_distillation(stepped, teacher, txt, scale).item() < before.item()
+
+
 def test_zoom_augment_keeps_white_page_and_identity() -> None:
     x = torch.full((4, 3, 32, 32), WHITE)
     x[:, :, 12:20, 12:20] = -1.0
@@ -334,6 +348,9 @@ def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data:
     arm = json.loads((tmp_path / "dw" / "arm.json").read_text())
     assert arm["overrides"] == {"distill_weight": w} and arm["schedule"]["distill_weight"] == w
     assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(other)["visual.trunk.norm.weight"])
+    kd = student_train(tmp_path / "base", tmp_path / "kd", 1, data=synthetic_data, data_v2=v2_data, kd_weight=1.0)
+    assert json.loads((tmp_path / "kd" / "arm.json").read_text())["schedule"]["kd_weight"] == 1.0
+    assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(kd)["visual.trunk.norm.weight"])
     m = student_eval(tmp_path / "dw", tmp_path / "base", 1, synthetic_data, v2_data)
     assert m["n_concepts"] == 5 and 0.0 <= m["toklip_t2i_r1"] <= 1.0  # type: ignore[operator]
     assert "heldout_style_t2i_r1" in m and m["participation_ratio"] > 0  # type: ignore[operator]

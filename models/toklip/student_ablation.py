@@ -33,7 +33,8 @@ from .train_v2 import (ScheduleV2, StageClock, _capped_indices, datasets, encode
                        seeded_models, semantic_inputs, split_calibration, train_pairs, train_semantic)
 
 V1, V2 = Path("models/data"), Path("models/data-v2")
-OVERRIDES = ("sem_steps", "distill_weight", "spectrum_weight", "sem_lr", "uniform_weight", "sem_bf16")
+OVERRIDES = ("sem_steps", "distill_weight", "spectrum_weight", "sem_lr", "uniform_weight", "sem_bf16", "kd_weight",
+             "max_per_concept")
 
 
 def base_schedule(base: Path) -> ScheduleV2:
@@ -134,6 +135,8 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--spectrum-weight", type=float, default=None)
     t.add_argument("--uniform-weight", type=float, default=None)
     t.add_argument("--lr", dest="sem_lr", type=float, default=None)
+    t.add_argument("--kd-weight", type=float, default=None, help="weight of train_v2.logit_distillation")
+    t.add_argument("--max-per-concept", type=int, default=None, help="stage-3 items per training concept")
     t.add_argument("--bf16", dest="sem_bf16", action="store_const", const=True, default=None,
                    help="TokLIP forward/backward under bfloat16 autocast (losses in float32)")
     e = sub.add_parser("eval", help="held-out R@1 of a trained arm folder")

@@ -123,6 +123,8 @@ class ScheduleV2:
     sem_batch: int = 48
     sem_lr: float = 5e-4
     distill_weight: float = 10.0
+    # Weight of ``logit_distillation`` (the teacher's batch ranking); 0 = off, as every bundled run so far.
+    kd_weight: float = 0.0
     sem_bf16: bool = True
     max_per_concept: int = 2
     vocab_size: int = 4096
@@ -213,6 +215,18 @@ def inverse_participation(x: torch.Tensor) -> torch.Tensor:
     xc = x - x.mean(dim=0, keepdim=True)
     g = xc @ xc.t()  # same nonzero spectrum as the covariance, n x n
     return (g * g).sum() / g.diagonal().sum().pow(2)
+
+
+def logit_distillation(img: torch.Tensor, t_img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
+    """KL from the teacher's to the student's softmax over the batch's image-text logits, both directions
+    averaged: the student learns how the teacher ranks the batch's captions (and images), which the per-item
+    cosine term does not ask for. All rows l2-normalised; ``scale`` is the shared logit scale (detached)."""
+    def kl(student: torch.Tensor, teacher: torch.Tensor) -> torch.Tensor:
+        return F.kl_div(F.log_softmax(student, -1), F.log_softmax(teacher, -1), log_target=True,
+                        reduction="batchmean")
+
+    s, t = scale * img @ txt.t(), scale * t_img @ txt.t()
+    return 0.5 * (kl(s, t) + kl(s.t(), t.t()))
 
 
 def zoom_augment(x: torch.Tensor, rng: random.Random, p: float = 0.5) -> torch.Tensor:
@@ -447,6 +461,8 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
         uni = uniformity(img)
         spec = inverse_participation(img)
         loss = con + sch.distill_weight * distill + sch.uniform_weight * uni + sch.spectrum_weight * spec
+        if sch.kd_weight:
+            loss = loss + sch.kd_weight * logit_distillation(img, t_img[idx], txt, model.logit_scale.detach().exp())
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(params, 1.0)
