@@ -328,6 +328,20 @@ def test_teacher_ablation_shares_and_a_tiny_run(synthetic_data: Path, v2_data: P
     assert set(m["by_kind"]) and "heldout_style_t2i_r1" in m  # type: ignore[arg-type]
 
 
+def test_base_schedule_reads_a_schedule_saved_before_a_field_existed_as_it_ran(tmp_path: Path) -> None:
+    from dataclasses import asdict
+
+    from toklip.student_ablation import base_schedule
+    from toklip.train_v2 import ScheduleV2
+
+    old = {k: v for k, v in asdict(ScheduleV2()).items() if k not in ("kd_weight", "teacher_bf16")}
+    torch.save({"schedule": old}, tmp_path / "final.pt")
+    sch = base_schedule(tmp_path)
+    assert sch.kd_weight == 0.0 and sch.teacher_bf16 is False and sch.sem_steps == ScheduleV2().sem_steps
+    torch.save({"schedule": asdict(ScheduleV2())}, tmp_path / "final.pt")
+    assert base_schedule(tmp_path) == ScheduleV2()
+
+
 def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data: Path, v2_data: Path,
                                                                  tmp_path: Path) -> None:
     from toklip.student_ablation import base_schedule

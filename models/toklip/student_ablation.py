@@ -44,7 +44,9 @@ def base_schedule(base: Path) -> ScheduleV2:
         return ScheduleV2()
     saved = torch.load(final, map_location="cpu", weights_only=False).get("schedule") or {}
     known = {f.name for f in dataclasses.fields(ScheduleV2)}
-    kw = {k: v for k, v in saved.items() if k in known}
+    # Fields added to the recipe later: a schedule saved without one ran as they were before it existed.
+    kw = {**({"kd_weight": 0.0, "teacher_bf16": False} if saved else {}),
+          **{k: v for k, v in saved.items() if k in known}}
     if "kind_shares" in kw:
         kw["kind_shares"] = tuple(tuple(x) for x in kw["kind_shares"])
     return ScheduleV2(**kw)

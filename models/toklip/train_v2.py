@@ -67,6 +67,13 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   held-out R@1 0.291 vs 0.284 in float32, OpenMoji 0.104 vs 0.105; the minutes saved buy more steps, as 800 -> 1600
   did for run 9 (teacher R@1 0.236 -> 0.327, TokLIP 0.133 -> 0.170). Run 13 (bundled): teacher R@1 0.355 -> 0.400,
   OpenMoji 0.133 -> 0.151, TokLIP 0.269 -> 0.299 against run 12's 1600-step float32 teacher.
+- ``logit_distillation`` (KL to the teacher's softmax over the batch's image-text logits, both directions;
+  ``kd_weight``) is off. 300-step arms on run 13's VQ and teacher (``student_ablation train --base
+  models/runs/tiny-v2-r13 --steps 300 [--kd-weight W]``, 2026-12-06, ``ablations/student-kd-arms-2026-12-06.json``)
+  gave held-out R@1 / OpenMoji R@1 0.126 / 0.048 without it, 0.147 / 0.047 at weight 1, 0.149 / 0.060 at weight
+  3; but run 14 (run 13 with weight 3, 1700 steps) ended level with run 13: R@1 0.2985 vs 0.2993, R@5 0.528 vs
+  0.522, OpenMoji 0.092 vs 0.085, participation ratio 31.9 vs 34.5, matched p 0.925 vs 0.933. The early gain is
+  one of speed, not of where the stage ends, so the recipe stays as run 13's.
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
 Every stage snapshots and resumes. ``timing.json`` holds per stage the wall minutes from the stage's first
@@ -123,7 +130,8 @@ class ScheduleV2:
     sem_batch: int = 48
     sem_lr: float = 5e-4
     distill_weight: float = 10.0
-    # Weight of ``logit_distillation`` (the teacher's batch ranking); 0 = off, as every bundled run so far.
+    # Weight of ``logit_distillation`` (the teacher's batch ranking); 0 = off, as the bundled run 13. Run 14
+    # (weight 3) came out level at full length; see the module docstring.
     kd_weight: float = 0.0
     sem_bf16: bool = True
     max_per_concept: int = 2
