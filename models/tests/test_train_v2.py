@@ -139,6 +139,56 @@ def test_inverse_participation_is_one_for_a_line_and_about_one_over_d_for_isotro
     assert 1 / inverse_participation(iso).item() == pytest.approx(participation_ratio(iso.numpy()), rel=1e-4)
 
 
+def test_spectrum_floor_fades_the_term_on_a_collapsed_batch_and_leaves_a_spread_one_alone() -> None:
+    g = torch.Generator().manual_seed(0)
+    centre = torch.nn.functional.normalize(torch.randn(1, 64, generator=g), dim=-1)
+
+    def batch(spread: float) -> torch.Tensor:
+        x = centre + spread * torch.randn(48, 64, generator=g)
+        return torch.nn.functional.normalize(x, dim=-1).requires_grad_(True)
+
+    def grad_norm(x: torch.Tensor, floor: float) -> float:
+        (gx,) = torch.autograd.grad(inverse_participation(x, floor), x)
+        return gx.norm().item()
+
+    collapsed, spread = batch(1e-4), batch(0.3)
+    # without a floor the term is blind to scale: its pull on a collapsed batch is ~1/spread times larger
+    assert grad_norm(collapsed, 0.0) > 100 * grad_norm(spread, 0.0)
+    # with one it all but vanishes there, and a spread batch keeps nearly the same value and gradient
+    assert grad_norm(collapsed, 0.01) < 0.01 * grad_norm(collapsed, 0.0)
+    assert inverse_participation(spread, 0.01).item() == pytest.approx(inverse_participation(spread).item(), rel=0.1)
+    assert grad_norm(spread, 0.01) == pytest.approx(grad_norm(spread, 0.0), rel=0.2)
+    assert inverse_participation(collapsed, 0.01).item() == pytest.approx(1 / 64, rel=0.05)  # floor is isotropic
+
+
+def test_centre_token_mapping_centres_the_codebook_features_and_spreads_the_embeddings() -> None:
+    from toklip.model import TokLIP, tiny_v2_config
+    from toklip.train_v2 import centre_token_mapping
+
+    torch.manual_seed(0)
+    model = TokLIP(tiny_v2_config())
+    tr = model.trunk
+    vq_before = {k: v.clone() for k, v in tr.vq.state_dict().items()}
+    ids = torch.randint(0, tr.vq.quantize.codebook().shape[0], (32, 16, 16))
+
+    def features() -> torch.Tensor:
+        return tr.vq_mapping(tr.vq_act(tr.vq_table(tr.vq.quantize.codebook())))
+
+    def pairwise_cos() -> float:
+        e = model.encode_ids(ids)
+        return (e @ e.t())[~torch.eye(len(e), dtype=torch.bool)].mean().item()
+
+    with torch.no_grad():
+        assert features().mean(0).norm() > features().std(0).mean()  # default init: one shared vector dominates
+        before = pairwise_cos()
+        centre_token_mapping(tr, std=1.0)
+        y = features()
+        assert y.mean(0).abs().max().item() < 1e-4
+        assert y.std(0).mean().item() == pytest.approx(1.0, rel=1e-4)
+        assert pairwise_cos() < before - 0.05  # 0.98 -> 0.88 for this seed
+    assert all(torch.equal(v, tr.vq.state_dict()[k]) for k, v in vq_before.items())  # the frozen VQ is untouched
+
+
 def test_balanced_bias_puts_even_odds_between_matched_and_unmatched() -> None:
     cos = np.full((50, 50), 0.0)
     np.fill_diagonal(cos, 0.8)
@@ -332,14 +382,18 @@ def test_base_schedule_reads_a_schedule_saved_before_a_field_existed_as_it_ran(t
     from dataclasses import asdict
 
     from toklip.student_ablation import base_schedule
-    from toklip.train_v2 import ScheduleV2
+    from toklip.train_v2 import LEGACY_SCHEDULE, ScheduleV2
 
-    old = {k: v for k, v in asdict(ScheduleV2()).items() if k not in ("kd_weight", "teacher_bf16")}
+    old = {k: v for k, v in asdict(ScheduleV2()).items() if k not in LEGACY_SCHEDULE}
     torch.save({"schedule": old}, tmp_path / "final.pt")
     sch = base_schedule(tmp_path)
-    assert sch.kd_weight == 0.0 and sch.teacher_bf16 is False and sch.sem_steps == ScheduleV2().sem_steps
+    assert {k: getattr(sch, k) for k in LEGACY_SCHEDULE} == LEGACY_SCHEDULE
+    assert sch.kd_weight == 0.0 and sch.teacher_bf16 is False and sch.spectrum_floor == 0.0
+    assert sch.sem_steps == ScheduleV2().sem_steps
     torch.save({"schedule": asdict(ScheduleV2())}, tmp_path / "final.pt")
     assert base_schedule(tmp_path) == ScheduleV2()
+    # every legacy entry names a real field (a typo there would be read as nothing)
+    assert set(LEGACY_SCHEDULE) <= set(asdict(ScheduleV2()))
 
 
 def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data: Path, v2_data: Path,

@@ -29,12 +29,12 @@ from .metrics import cosine_spread, participation_ratio
 from .model import TokLIP, TokLIPConfig, tiny_v2_config
 from .textok import TextEncoderInput
 from .train import load_done
-from .train_v2 import (ScheduleV2, StageClock, _capped_indices, datasets, encode_ids_onnx, normalise, pair_rgb,
-                       seeded_models, semantic_inputs, split_calibration, train_pairs, train_semantic)
+from .train_v2 import (LEGACY_SCHEDULE, ScheduleV2, StageClock, _capped_indices, datasets, encode_ids_onnx, normalise,
+                       pair_rgb, seeded_models, semantic_inputs, split_calibration, train_pairs, train_semantic)
 
 V1, V2 = Path("models/data"), Path("models/data-v2")
 OVERRIDES = ("sem_steps", "distill_weight", "spectrum_weight", "sem_lr", "uniform_weight", "sem_bf16", "kd_weight",
-             "max_per_concept")
+             "max_per_concept", "spectrum_floor", "sem_centre_init")
 
 
 def base_schedule(base: Path) -> ScheduleV2:
@@ -45,7 +45,7 @@ def base_schedule(base: Path) -> ScheduleV2:
     saved = torch.load(final, map_location="cpu", weights_only=False).get("schedule") or {}
     known = {f.name for f in dataclasses.fields(ScheduleV2)}
     # Fields added to the recipe later: a schedule saved without one ran as they were before it existed.
-    kw = {**({"kd_weight": 0.0, "teacher_bf16": False} if saved else {}),
+    kw = {**(LEGACY_SCHEDULE if saved else {}),
           **{k: v for k, v in saved.items() if k in known}}
     if "kind_shares" in kw:
         kw["kind_shares"] = tuple(tuple(x) for x in kw["kind_shares"])
@@ -139,6 +139,10 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--lr", dest="sem_lr", type=float, default=None)
     t.add_argument("--kd-weight", type=float, default=None, help="weight of train_v2.logit_distillation")
     t.add_argument("--max-per-concept", type=int, default=None, help="stage-3 items per training concept")
+    t.add_argument("--centre-init", dest="sem_centre_init", action="store_const", const=True, default=None,
+                   help="train_v2.centre_token_mapping before the stage (the schedule's sem_centre_init)")
+    t.add_argument("--spectrum-floor", type=float, default=None,
+                   help="isotropic variance under the spectrum term (train_v2.inverse_participation)")
     t.add_argument("--bf16", dest="sem_bf16", action="store_const", const=True, default=None,
                    help="TokLIP forward/backward under bfloat16 autocast (losses in float32)")
     e = sub.add_parser("eval", help="held-out R@1 of a trained arm folder")

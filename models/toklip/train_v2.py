@@ -133,6 +133,10 @@ class ScheduleV2:
     # Weight of ``logit_distillation`` (the teacher's batch ranking); 0 = off, as the bundled run 13. Run 14
     # (weight 3) came out level at full length; see the module docstring.
     kd_weight: float = 0.0
+    # Isotropic variance under the TokLIP stage's spectrum term (``inverse_participation``); 0 = none, as runs 13-14.
+    spectrum_floor: float = 0.0
+    # ``centre_token_mapping`` before the TokLIP stage (run 15 on; runs 1-14 kept PyTorch's default init).
+    sem_centre_init: bool = True
     sem_bf16: bool = True
     max_per_concept: int = 2
     vocab_size: int = 4096
@@ -147,6 +151,11 @@ class ScheduleV2:
     # the app's default prompt list holds that many prompts and at most one names the picture.
     calib_prior: float = 1 / N_PROMPTS
 
+
+# What each field added to ScheduleV2 after its first saved runs was before it existed, for reading a schedule saved
+# without it (``student_ablation.base_schedule``). A new field goes here with the value the older runs trained under.
+LEGACY_SCHEDULE: dict[str, object] = {"kd_weight": 0.0, "teacher_bf16": False, "spectrum_floor": 0.0,
+                                      "sem_centre_init": False}
 
 SMOKE_V2 = ScheduleV2(
     vq_steps=4, vq_batch=4, vq_hires_steps=2, vq_hires_batch=2, teacher_steps=3, teacher_batch=8,
@@ -216,13 +225,26 @@ def uniformity(x: torch.Tensor, t: float = 2.0) -> torch.Tensor:
     return torch.pdist(x).pow(2).mul(-t).exp().mean().log()
 
 
-def inverse_participation(x: torch.Tensor) -> torch.Tensor:
+def inverse_participation(x: torch.Tensor, floor: float = 0.0) -> torch.Tensor:
     """1 / participation ratio of the batch covariance, tr(C^2) / tr(C)^2: 1 when all variance lies on one
     direction, 1/rank when it is spread evenly. Lowering it spreads the embeddings over more directions,
-    which is what ``toklip-eval``'s participation_ratio measures on held-out data."""
+    which is what ``toklip-eval``'s participation_ratio measures on held-out data.
+
+    ``floor`` adds isotropic variance of that total to C (C + floor/d I), so the term fades on a batch spread
+    less than that. Without it the ratio is blind to scale: at the TokLIP stage's start (every embedding nearly the
+    same) its gradient norm was 50-100 against 24 for the contrastive and 9-13 for the distillation term (run 13's
+    VQ and teacher), and after clipping it mostly shapes noise. A floor of 0.1 let a 300-step arm that had stayed
+    collapsed escape, but cost a healthy arm 0.126 -> 0.095 R@1 at 300 steps; the recipe keeps 0 and starts from a
+    centred token mapping instead (``centre_token_mapping``)."""
     xc = x - x.mean(dim=0, keepdim=True)
     g = xc @ xc.t()  # same nonzero spectrum as the covariance, n x n
-    return (g * g).sum() / g.diagonal().sum().pow(2)
+    if not floor:
+        return (g * g).sum() / g.diagonal().sum().pow(2)
+    n, d = xc.shape
+    g = g / n
+    tr, tr2 = g.diagonal().sum(), (g * g).sum()
+    f = floor / d
+    return (tr2 + 2 * f * tr + f * f * d) / (tr + f * d).pow(2)
 
 
 def logit_distillation(img: torch.Tensor, t_img: torch.Tensor, txt: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:
@@ -346,6 +368,22 @@ def init_from_teacher(model: TokLIP, teacher: PixelCLIP) -> int:
     return copied
 
 
+def centre_token_mapping(trunk: torch.nn.Module, std: float = 1.0) -> None:
+    """Rescale the token MLP's last layer (``vq_mapping``) so its output over the whole codebook has zero mean and a
+    per-channel spread of ``std``, a data-free init from the frozen codebook alone.
+
+    Why: at PyTorch's default init that output is mostly one shared vector (two images' token features have
+    cosine 0.71), which the teacher-initialised blocks and pool turn into near-identical embeddings (pairwise
+    cosine 0.97 on run 13's stage-3 items). The stage then has to escape a collapsed start; at 22.9k items and 300
+    steps it never did. Centred and at unit spread: 0.76 at init, distillation cosine 0.43 after 100 steps."""
+    with torch.no_grad():
+        y = trunk.vq_mapping(trunk.vq_act(trunk.vq_table(trunk.vq.quantize.codebook())))
+        k = std / y.std(dim=0).mean()
+        shared = (y - trunk.vq_mapping.bias).mean(dim=0)
+        trunk.vq_mapping.weight.mul_(k)
+        trunk.vq_mapping.bias.copy_(-k * shared)
+
+
 # --------------------------------------------------------------------------- stage 2: teacher
 
 
@@ -448,6 +486,8 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
     model.logit_scale.data.copy_(teacher.logit_scale.data)
     model.logit_bias.data.copy_(teacher.logit_bias.data)
     print(f"[toklip] {init_from_teacher(model, teacher)} tensors initialised from the teacher", flush=True)
+    if sch.sem_centre_init:
+        centre_token_mapping(model.trunk)
     trunk = model.trunk
     params = [p for n, p in trunk.named_parameters() if not n.startswith("vq.")]
     opt = torch.optim.AdamW(params, lr=sch.sem_lr, betas=(0.9, 0.98), weight_decay=0.05)
@@ -467,7 +507,7 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
         con = sigmoid_loss(img, txt, model.logit_scale.detach(), model.logit_bias.detach())
         distill = (1 - (img * t_img[idx]).sum(-1)).mean()
         uni = uniformity(img)
-        spec = inverse_participation(img)
+        spec = inverse_participation(img, sch.spectrum_floor)
         loss = con + sch.distill_weight * distill + sch.uniform_weight * uni + sch.spectrum_weight * spec
         if sch.kd_weight:
             loss = loss + sch.kd_weight * logit_distillation(img, t_img[idx], txt, model.logit_scale.detach().exp())
@@ -476,8 +516,10 @@ def train_semantic(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, ids: to
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
+        # the batch PR logged is the floorless one whatever the floor, so logs of runs compare
+        pr = 1 / (inverse_participation(img.detach()) if sch.spectrum_floor else spec).item()
         prog.update(step, loss=loss.item(), contrastive=con.item(), distill_cos=1 - distill.item(), uniformity=uni.item(),
-                    batch_pr_img=1 / spec.item())
+                    batch_pr_img=pr)
         if step % sch.snapshot_every == 0 and step < sch.sem_steps:
             _snapshot(run / "stage3_toklip.snapshot.pt", trunk, opt, batches, rng, step, skip_prefix="vq.")
     finish_stage(model.state_dict(), run / "stage3_toklip.pt", run / "stage3_toklip.snapshot.pt")
