@@ -76,11 +76,12 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   one of speed, not of where the stage ends, so the recipe keeps weight 0.
 - Since run 15, the TokLIP stage starts from a centred token mapping (``centre_token_mapping``,
   ``sem_centre_init``): at PyTorch's default init the student's embeddings were near-identical (pairwise cosine
-  0.97), and whether the stage left that start depended on the batches (run 13 left it after ~90 of 1700 steps;
-  a 300-step arm with 4 items per concept never did). Centred, it never starts collapsed (distillation cosine 0.46
-  at step 100 against run 13's 0.16; ``ablations/student-init-2026-12-07.json``). Run 15 (bundled) is run 13's VQ
-  and teacher with that start: held-out TokLIP R@1 0.308 vs 0.299, OpenMoji 0.093 vs 0.085, 0.74x its teacher vs
-  0.72x; one seed each, so the gain in where the stage ends is small against what a seed may move.
+  0.97), and whether the stage left that start depended on the batches (run 13 left it after 75-86 of 1700
+  steps; a 300-step arm with 4 items per concept never did). Centred, it never starts collapsed (distillation
+  cosine 0.46 at step 100 against 0.16 at step 96 for run 13; ``ablations/student-init-2026-12-07.json``). Run 15
+  (bundled) is run 13's VQ and teacher with that start: held-out TokLIP R@1 0.308 vs 0.299, OpenMoji 0.093 vs
+  0.085, 0.74x its teacher vs 0.72x; one seed each, so the gain in where the stage ends is small against what a
+  seed may move.
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
 Every stage snapshots and resumes. ``timing.json`` holds per stage the wall minutes from the stage's first
