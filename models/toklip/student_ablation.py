@@ -139,8 +139,8 @@ def main(argv: list[str] | None = None) -> None:
     t.add_argument("--lr", dest="sem_lr", type=float, default=None)
     t.add_argument("--kd-weight", type=float, default=None, help="weight of train_v2.logit_distillation")
     t.add_argument("--max-per-concept", type=int, default=None, help="stage-3 items per training concept")
-    t.add_argument("--centre-init", dest="sem_centre_init", action="store_const", const=True, default=None,
-                   help="train_v2.centre_token_mapping before the stage (the schedule's sem_centre_init)")
+    t.add_argument("--centre-init", dest="sem_centre_init", action=argparse.BooleanOptionalAction, default=None,
+                   help="train_v2.centre_token_mapping before the stage or not (default: as the base run)")
     t.add_argument("--spectrum-floor", type=float, default=None,
                    help="isotropic variance under the spectrum term (train_v2.inverse_participation)")
     t.add_argument("--bf16", dest="sem_bf16", action="store_const", const=True, default=None,
