@@ -4,6 +4,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from PIL import Image
 
@@ -96,3 +97,20 @@ def test_compare_metrics_flags_drift() -> None:
     assert any("psnr_db" in p for p in compare_metrics(saved, dict(saved, psnr_db=24.2)))
     assert any("codebook_usage" in p for p in compare_metrics(saved, dict(saved, codebook_usage=0.68)))
     assert any("retrieval_n_concepts" in p for p in compare_metrics(saved, dict(saved, retrieval_n_concepts=229)))
+
+
+def test_renormalised_inverts_to_rgb01() -> None:
+    """The reconstruction the teacher is shown (``teacher_recon_*``) must be the decoder's picture in the encoders'
+    own normalisation, for any mean / std a manifest gives."""
+    from types import SimpleNamespace
+
+    from toklip.evaluate import _renormalised
+    from toklip.preprocess import to_rgb01
+
+    rgb = np.random.default_rng(0).random((2, 3, 8, 8)).astype(np.float32)
+    b = SimpleNamespace(mean=[0.48, 0.46, 0.41], std=[0.27, 0.26, 0.28])
+    x = _renormalised(rgb, b)  # type: ignore[arg-type]
+    assert x.dtype == np.float32 and not np.allclose(x, rgb)
+    np.testing.assert_allclose(np.stack([to_rgb01(c, b.mean, b.std) for c in x]), rgb, atol=1e-6)
+    # out-of-range decoder values are clamped to [0, 1] first
+    assert _renormalised(np.full((1, 3, 1, 1), 1.5, np.float32), b).max() == pytest.approx((1 - 0.41) / 0.28, abs=1e-5)

@@ -92,7 +92,8 @@ def test_v2_recipe_end_to_end(synthetic_data: Path, v2_data: Path, tmp_path: Pat
 
     m = evaluate(bundle, synthetic_data, data_v2=v2_data)
     for k in ("psnr_db", "thumb32_psnr_db", "participation_ratio", "matched_prob_median", "unmatched_prob_median",
-              "heldout_style_t2i_r1", "teacher_heldout_style_t2i_r1", "toklip_t2i_r1", "codebook_usage"):
+              "heldout_style_t2i_r1", "teacher_heldout_style_t2i_r1", "toklip_t2i_r1", "codebook_usage",
+              "teacher_recon_t2i_r1", "teacher_recon_heldout_style_t2i_r1"):
         assert m[k] is not None, k
     assert m["heldout_style"] == "openmoji" and m["heldout_style_n_concepts"] == len(V2_CONCEPTS)
     # held-out concepts: v1's 4 representatives + v2's rep of the one concept v1 lacks (boat)

@@ -115,6 +115,10 @@ def write_model_card(bundle: Path, data: Path, metrics: dict[str, Any], data_v2:
         "| --- | --- |",
     ]
     lines += [f"| {k} | {_fmt(v)} |" for k, v in metrics.items()]
+    if "teacher_recon_t2i_r1" in metrics:
+        lines += ["", "`teacher_recon_*`: the pixel teacher on the pictures the VQ decodes from the same items' token ids, "
+                  "roughly what a pixel model still finds in the tokens: TokLIP below it is the student's shortfall, the "
+                  "teacher's drop from pixels to it is the tokens'."]
     lines += ["", "## Data sources (Debian and npm packages)", "", f"Debian version: {sources.get('debian_version', 'unknown')}."]
     if sources.get("heldout_style"):
         lines.append(f"Held-out style (never trained on; measures cross-style transfer): **{sources['heldout_style']}**.")

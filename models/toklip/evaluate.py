@@ -39,6 +39,13 @@ def _pixels(files: list[Path], b: Bundle) -> np.ndarray:
     return np.stack([b.preprocess_path(f) for f in files]) if files else np.zeros((0, 3, b.size, b.size), np.float32)
 
 
+def _renormalised(rgb01: np.ndarray, b: Bundle) -> np.ndarray:
+    """Decoder output ([0, 1] RGB) back to the model's normalised pixels, as the image encoders take them."""
+    m = np.asarray(b.mean, np.float32).reshape(1, 3, 1, 1)
+    s = np.asarray(b.std, np.float32).reshape(1, 3, 1, 1)
+    return ((np.clip(rgb01, 0.0, 1.0) - m) / s).astype(np.float32)
+
+
 def thumbnail_psnr(ref: np.ndarray, side: int = 32) -> float:
     """PSNR of a ``side``×``side`` thumbnail scaled back up (Pillow bicubic both ways): the bar a token
     grid has to beat to be worth more than a tiny picture."""
@@ -111,7 +118,8 @@ def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 
 
     reps = one_per_concept([p for d in folders for p in load_pairs(d, "val")], rep_only=True)[:limit]
     px = _pixels([p.file for p in reps], b)
-    tok_img = b.embed_ids(b.tokenize(px))
+    rep_ids = b.tokenize(px)
+    tok_img = b.embed_ids(rep_ids)
     txt = b.embed_text([p.captions[0] for p in reps])
     m.update(retrieval_n_concepts=len(reps), retrieval_pool=min(POOL_SIZE, len(reps)),
              retrieval_pools=1 if len(reps) <= POOL_SIZE else POOLS,
@@ -141,6 +149,9 @@ def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 
         m["toklip_over_teacher_r1"] = ((m["toklip_t2i_r1"] + m["toklip_i2t_r1"]) / 2) / teacher_r1 if teacher_r1 else None
         m["toklip_teacher_image_cos"] = float(np.mean(np.sum(tok_img * tea, axis=1)))
         m["teacher_participation_ratio"] = participation_ratio(tea)
+        # The teacher on the pictures the VQ rebuilds from the same ids: roughly what a pixel model still finds in
+        # the tokens, so a TokLIP short of its teacher can be read as the tokens' loss or the student's.
+        m["teacher_recon_t2i_r1"] = pooled_recall(txt, b.embed_teacher(_renormalised(b.decode(rep_ids), b)))
         if data_v2 and v1:
             m["v1pool_teacher_t2i_r1"] = pooled_recall(txt[v1], tea[v1])
     # Where retrieval works and where it does not: R@1 within each source's own held-out concepts (a pool per
@@ -152,11 +163,14 @@ def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 
         if held:
             hx = _pixels([p.file for p in held], b)
             htxt = b.embed_text([p.captions[0] for p in held])
+            hids = b.tokenize(hx)
             m["heldout_style"] = ", ".join(sorted({p.source for p in held}))
             m["heldout_style_n_concepts"] = len(held)
-            m["heldout_style_t2i_r1"] = pooled_recall(htxt, b.embed_ids(b.tokenize(hx)))
+            m["heldout_style_t2i_r1"] = pooled_recall(htxt, b.embed_ids(hids))
             if tea is not None:
                 m["teacher_heldout_style_t2i_r1"] = pooled_recall(htxt, b.embed_teacher(hx))
+                m["teacher_recon_heldout_style_t2i_r1"] = pooled_recall(
+                    htxt, b.embed_teacher(_renormalised(b.decode(hids), b)))
 
     training = b.manifest.get("training") or {}
     m["train_minutes"] = training.get("train_minutes")
@@ -168,7 +182,8 @@ def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 
 TOLERANCES = {"psnr_db": 0.1, "thumb32_psnr_db": 0.1, "ssim": 0.01, "codebook_usage": 0.01, "toklip_t2i_r1": 0.01,
               "toklip_i2t_r1": 0.01, "teacher_t2i_r1": 0.01, "teacher_i2t_r1": 0.01, "toklip_t2i_r5": 0.01,
               "toklip_i2t_r5": 0.01, "heldout_style_t2i_r1": 0.01, "participation_ratio": 0.5,
-              "matched_prob_median": 0.01, "unmatched_prob_median": 0.01}
+              "matched_prob_median": 0.01, "unmatched_prob_median": 0.01, "teacher_recon_t2i_r1": 0.01,
+              "teacher_recon_heldout_style_t2i_r1": 0.01}
 
 def compare_metrics(saved: dict[str, Any], now: dict[str, Any]) -> list[str]:
     problems = []
