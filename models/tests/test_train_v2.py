@@ -21,7 +21,7 @@ from toklip.metrics import participation_ratio
 from toklip.samples import build_samples
 from toklip.targets import target_status
 from toklip.train_v2 import (SMOKE_V2, WHITE, balanced_bias, capped, inverse_participation, logit_distillation,
-                              prior_bias, run_recipe, split_calibration, uniformity, zoom_augment)
+                              prior_bias, run_recipe, split_calibration, token_distillation, uniformity, zoom_augment)
 
 V2_CONCEPTS = ["cat", "dog", "apple", "car", "tree", "house", "sun", "flower", "fish", "bird", "moon", "star", "boat"]
 
@@ -420,9 +420,37 @@ def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data:
     kd = student_train(tmp_path / "base", tmp_path / "kd", 1, data=synthetic_data, data_v2=v2_data, kd_weight=1.0)
     assert json.loads((tmp_path / "kd" / "arm.json").read_text())["schedule"]["kd_weight"] == 1.0
     assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(kd)["visual.trunk.norm.weight"])
+    tok = student_train(tmp_path / "base", tmp_path / "tok", 1, data=synthetic_data, data_v2=v2_data,
+                        token_distill_weight=1.0)
+    cached = torch.load(tmp_path / "tok" / "stage3_teacher_tokens.pt")["tokens"]
+    assert cached.shape == (len(torch.load(tmp_path / "base" / "stage3_inputs.pt")["ids"]), 64, 192)
+    assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(tok)["visual.trunk.norm.weight"])
+    # another stage seed: another TokLIP init and batch order, same items
+    s1 = student_train(tmp_path / "base", tmp_path / "s1", 1, data=synthetic_data, data_v2=v2_data, stage_seed=1)
+    assert json.loads((tmp_path / "s1" / "arm.json").read_text())["stage_seed"] == 1
+    assert (tmp_path / "s1" / "stage3_inputs.pt").is_symlink()
+    assert not torch.equal(want["visual.trunk.vq_table.weight"], torch.load(s1)["visual.trunk.vq_table.weight"])
+    bi = student_train(tmp_path / "base", tmp_path / "bi", 1, data=synthetic_data, data_v2=v2_data, bidirectional=True)
+    assert json.loads((tmp_path / "bi" / "arm.json").read_text())["causal"] is False
+    assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(bi)["visual.trunk.norm.weight"])
+    assert student_eval(tmp_path / "bi", tmp_path / "base", 1, synthetic_data, v2_data)["n_concepts"] == 5
     m = student_eval(tmp_path / "dw", tmp_path / "base", 1, synthetic_data, v2_data)
     assert m["n_concepts"] == 5 and 0.0 <= m["toklip_t2i_r1"] <= 1.0  # type: ignore[operator]
     assert "heldout_style_t2i_r1" in m and m["participation_ratio"] > 0  # type: ignore[operator]
+
+
+def test_token_distillation_is_zero_on_the_teacher_patches_and_pulls_towards_them() -> None:
+    torch.manual_seed(0)
+    t = torch.randn(2, 64, 12)
+    grid = t.transpose(1, 2).reshape(2, 12, 8, 8)
+    dup = F.interpolate(grid, scale_factor=2, mode="nearest").flatten(2).transpose(1, 2)  # each patch on 2x2 tokens
+    assert token_distillation(dup, t.half()).item() == pytest.approx(0.0, abs=2e-3)  # float16 teacher cache
+    s = torch.randn(2, 256, 12, requires_grad=True)
+    loss = token_distillation(s, t)
+    assert 0.5 < loss.item() < 1.5
+    loss.backward()
+    with torch.no_grad():
+        assert token_distillation(s - 1.0 * s.grad, t) < loss  # a gradient step moves the pooled tokens to the teacher's
 
 
 def test_the_quantiser_leaves_autocast_and_picks_codes_as_in_float32() -> None:

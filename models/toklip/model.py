@@ -200,11 +200,15 @@ class PixelViT(nn.Module):
         self.norm = nn.LayerNorm(cfg.width, eps=1e-6)
         self.attn_pool = AttentionPoolLatent(cfg.width, cfg.heads, cfg.mlp_hidden, cfg.act)
 
-    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+    def token_features(self, pixels: torch.Tensor) -> torch.Tensor:
+        """pixels -> per-patch features after the final norm [B, grid*grid, width] (what the pool reads)."""
         x = self.patch_embed(pixels) + self.pos_embed
         for blk in self.blocks:
             x = blk(x)
-        return self.attn_pool(self.norm(x))
+        return self.norm(x)
+
+    def forward(self, pixels: torch.Tensor) -> torch.Tensor:
+        return self.attn_pool(self.token_features(pixels))
 
 
 class PixelCLIP(nn.Module):

@@ -30,11 +30,17 @@ from .model import TokLIP, TokLIPConfig, tiny_v2_config
 from .textok import TextEncoderInput
 from .train import load_done
 from .train_v2 import (LEGACY_SCHEDULE, ScheduleV2, StageClock, _capped_indices, datasets, encode_ids_onnx, normalise,
-                       pair_rgb, seeded_models, semantic_inputs, split_calibration, train_pairs, train_semantic)
+                       pair_rgb, seeded_models, semantic_inputs, split_calibration, teacher_tokens, train_pairs,
+                       train_semantic)
 
 V1, V2 = Path("models/data"), Path("models/data-v2")
 OVERRIDES = ("sem_steps", "distill_weight", "spectrum_weight", "sem_lr", "uniform_weight", "sem_bf16", "kd_weight",
-             "max_per_concept", "spectrum_floor", "sem_centre_init")
+             "max_per_concept", "spectrum_floor", "sem_centre_init", "token_distill_weight")
+
+
+def arm_config(bidirectional: bool = False) -> TokLIPConfig:
+    cfg = tiny_v2_config()
+    return dataclasses.replace(cfg, vision=dataclasses.replace(cfg.vision, causal=False)) if bidirectional else cfg
 
 
 def base_schedule(base: Path) -> ScheduleV2:
@@ -67,9 +73,13 @@ def _frozen(base: Path, cfg: TokLIPConfig, seed: int) -> tuple[TokLIP, torch.nn.
 
 
 def train(base: Path, out: Path, threads: int, seed: int = 0, data: Path = V1, data_v2: Path = V2,
-          **overrides: float) -> Path:
+          stage_seed: int | None = None, bidirectional: bool = False, **overrides: float) -> Path:
+    """``seed`` is the base run's (it also picks the calibration split and stage-3 items, so changing it changes
+    the data); ``stage_seed``, when given, replaces it only for TokLIP's init and batch order, the two things a
+    rerun of the stage alone would draw anew. ``bidirectional`` drops TokLIP's causal mask (an ablation of the
+    architecture, never the recipe: it measures what the paper's causal ViT costs at this size)."""
     torch.set_num_threads(threads)
-    cfg = tiny_v2_config()
+    cfg = arm_config(bidirectional)
     out.mkdir(parents=True, exist_ok=True)
     sch = base_schedule(base)
     kinds = {f.name: f.type for f in dataclasses.fields(ScheduleV2)}
@@ -77,7 +87,8 @@ def train(base: Path, out: Path, threads: int, seed: int = 0, data: Path = V1, d
              if v is not None}
     sch = dataclasses.replace(sch, **given)
     textin = TextEncoderInput.load(base / "tokenizer.json", cfg.text.context_length, cfg.text.pad_id)
-    model, teacher = _frozen(base, cfg, seed)
+    run_seed = seed if stage_seed is None else stage_seed
+    model, teacher = _frozen(base, cfg, run_seed)
     pairs, _ = split_calibration(train_pairs(datasets(data, data_v2), None), sch.calib_concepts, seed + 7)
     sem_idx = _capped_indices(pairs, sch.max_per_concept, seed + 6)
     sem_pairs = [pairs[i] for i in sem_idx]
@@ -87,9 +98,20 @@ def train(base: Path, out: Path, threads: int, seed: int = 0, data: Path = V1, d
     # semantic_inputs reads only the length of its images when the cache holds them
     rgb = pair_rgb(sem_pairs, cfg.vision.image_size) if not cache.exists() else np.zeros((len(sem_pairs), 1, 1, 3))
     ids, t_img = semantic_inputs(model, teacher, cfg, rgb, out, threads)
+    t_tok = None
+    if sch.token_distill_weight:
+        tok_cache, tok_shared = out / "stage3_teacher_tokens.pt", base / "stage3_teacher_tokens.pt"
+        if not tok_cache.exists() and tok_shared.exists():
+            os.symlink(tok_shared.resolve(), tok_cache)
+        if not tok_cache.exists() and rgb.shape[1] == 1:
+            rgb = pair_rgb(sem_pairs, cfg.vision.image_size)
+        t_tok = teacher_tokens(teacher, cfg, rgb, out)
     print(f"[student] {len(sem_pairs)} items, overrides {given}", flush=True)
-    StageClock(out)("toklip", lambda: train_semantic(model, teacher, cfg, ids, t_img, sem_pairs, textin, out, sch, seed))
-    (out / "arm.json").write_text(json.dumps({"base": str(base), "seed": seed, "overrides": given,
+    StageClock(out)("toklip", lambda: train_semantic(model, teacher, cfg, ids, t_img, sem_pairs, textin, out, sch,
+                                                     run_seed, t_tok))
+    (out / "arm.json").write_text(json.dumps({"base": str(base), "seed": seed, "stage_seed": stage_seed,
+                                              "causal": cfg.vision.causal,
+                                              "overrides": given,
                                               "schedule": dataclasses.asdict(sch)}, indent=1))
     return out / "stage3_toklip.pt"
 
@@ -106,7 +128,8 @@ def _embed(model: TokLIP, cfg: TokLIPConfig, textin: TextEncoderInput, items: li
 
 def evaluate(run: Path, base: Path, threads: int = 2, data: Path = V1, data_v2: Path = V2) -> dict[str, object]:
     torch.set_num_threads(threads)
-    cfg = tiny_v2_config()
+    arm = json.loads((run / "arm.json").read_text()) if (run / "arm.json").exists() else {}
+    cfg = arm_config(not arm.get("causal", True))
     model = TokLIP(cfg)
     model.load_state_dict(torch.load(run / "stage3_toklip.pt", map_location="cpu"))
     model.eval()
@@ -145,13 +168,20 @@ def main(argv: list[str] | None = None) -> None:
                    help="isotropic variance under the spectrum term (train_v2.inverse_participation)")
     t.add_argument("--bf16", dest="sem_bf16", action="store_const", const=True, default=None,
                    help="TokLIP forward/backward under bfloat16 autocast (losses in float32)")
+    t.add_argument("--token-distill-weight", type=float, default=None,
+                   help="weight of train_v2.token_distillation (teacher patch features; renders the items once)")
+    t.add_argument("--stage-seed", type=int, default=None,
+                   help="seed of TokLIP's init and batch order only (calibration split and items stay the base run's)")
+    t.add_argument("--bidirectional", action="store_true",
+                   help="drop TokLIP's causal mask (architecture ablation; the recipe and the app stay causal)")
     e = sub.add_parser("eval", help="held-out R@1 of a trained arm folder")
     e.add_argument("run", type=Path)
     e.add_argument("--base", type=Path, required=True, help="the base run (its tokenizer)")
     e.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
     if a.cmd == "train":
-        print(train(a.base, a.out, a.threads, data=a.data, data_v2=a.data_v2,
+        print(train(a.base, a.out, a.threads, data=a.data, data_v2=a.data_v2, stage_seed=a.stage_seed,
+                    bidirectional=a.bidirectional,
                     **{k: getattr(a, k) for k in OVERRIDES}))
     else:
         print(json.dumps(evaluate(a.run, a.base, a.threads, a.data, a.data_v2), indent=1))
