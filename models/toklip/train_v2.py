@@ -85,8 +85,9 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
 - ``token_distillation`` (TokLIP's token features, averaged onto the teacher's 8x8 patch grid, against the
   teacher's patch features; ``token_distill_weight``) is off. A 300-step arm at weight 10 on run 15's VQ and teacher
   (``student_ablation train --base models/runs/tiny-v2-r15 --steps 300 --token-distill-weight 10``, 2026-12-07)
-  gave held-out R@1 / OpenMoji R@1 0.177 / 0.083 against 0.171 / 0.078 without it, inside what a second seed of the
-  whole stage moves (run 15's stage with ``--stage-seed 1``: 0.288 / 0.102 against 0.308 / 0.093).
+  gave held-out R@1 / OpenMoji R@1 0.177 / 0.083 against 0.171 / 0.078 without it, and 0.307 / 0.104 at the full
+  1700 steps against run 15's 0.308 / 0.093: inside what a second seed of the whole stage moves (run 15's stage with
+  ``--stage-seed 1``: 0.288 / 0.102; ``ablations/student-gap-2026-12-07.json``).
 No flips anywhere: directional icons (arrow-left / arrow-right) are different concepts.
 
 Every stage snapshots and resumes. ``timing.json`` holds per stage the wall minutes from the stage's first
