@@ -425,6 +425,12 @@ def test_student_ablation_repeats_the_recipe_stage_and_evaluates(synthetic_data:
     cached = torch.load(tmp_path / "tok" / "stage3_teacher_tokens.pt")["tokens"]
     assert cached.shape == (len(torch.load(tmp_path / "base" / "stage3_inputs.pt")["ids"]), 64, 192)
     assert not torch.equal(want["visual.trunk.norm.weight"], torch.load(tok)["visual.trunk.norm.weight"])
+    # a stale token cache (other items) is recomputed from the items' pixels, not trusted
+    (tmp_path / "tok2").mkdir()
+    torch.save({"tokens": torch.zeros(1, 64, 192)}, tmp_path / "tok2" / "stage3_teacher_tokens.pt")
+    student_train(tmp_path / "base", tmp_path / "tok2", 1, data=synthetic_data, data_v2=v2_data,
+                  token_distill_weight=1.0)
+    assert torch.equal(torch.load(tmp_path / "tok2" / "stage3_teacher_tokens.pt")["tokens"], cached)
     # another stage seed: another TokLIP init and batch order, same items
     s1 = student_train(tmp_path / "base", tmp_path / "s1", 1, data=synthetic_data, data_v2=v2_data, stage_seed=1)
     assert json.loads((tmp_path / "s1" / "arm.json").read_text())["stage_seed"] == 1
