@@ -103,10 +103,9 @@ def train(base: Path, out: Path, threads: int, seed: int = 0, data: Path = V1, d
         tok_cache, tok_shared = out / "stage3_teacher_tokens.pt", base / "stage3_teacher_tokens.pt"
         if not tok_cache.exists() and tok_shared.exists():
             os.symlink(tok_shared.resolve(), tok_cache)
-        held = tok_cache.exists() and len(torch.load(tok_cache, map_location="cpu")["tokens"]) == len(sem_pairs)
-        if not held and rgb.shape[1] == 1:  # the placeholder above: the teacher needs the real pixels
-            rgb = pair_rgb(sem_pairs, cfg.vision.image_size)
-        t_tok = teacher_tokens(teacher, cfg, rgb, out)
+        # ``rgb`` may be the placeholder above: the teacher needs the real pixels
+        t_tok = teacher_tokens(teacher, cfg, len(sem_pairs),
+                               lambda: rgb if rgb.shape[1] > 1 else pair_rgb(sem_pairs, cfg.vision.image_size), out)
     print(f"[student] {len(sem_pairs)} items, overrides {given}", flush=True)
     StageClock(out)("toklip", lambda: train_semantic(model, teacher, cfg, ids, t_img, sem_pairs, textin, out, sch,
                                                      run_seed, t_tok))

@@ -493,14 +493,17 @@ def semantic_inputs(model: TokLIP, teacher: PixelCLIP, cfg: TokLIPConfig, rgb: n
     return out
 
 
-def teacher_tokens(teacher: PixelCLIP, cfg: TokLIPConfig, rgb: np.ndarray, run: Path) -> torch.Tensor:
-    """float16 [N, patches, width]: the teacher's patch features (after its final norm) of every stage-3 item, cached
-    in the run folder beside ``stage3_inputs.pt`` (only runs with ``token_distill_weight`` need them)."""
+def teacher_tokens(teacher: PixelCLIP, cfg: TokLIPConfig, n: int, pixels: Callable[[], np.ndarray],
+                   run: Path) -> torch.Tensor:
+    """float16 [n, patches, width]: the teacher's patch features (after its final norm) of every stage-3 item, cached
+    in the run folder beside ``stage3_inputs.pt`` (only runs with ``token_distill_weight`` need them). ``pixels``
+    (uint8 [n, size, size, 3]) is called only when the cache is missing or holds other items."""
     cache = run / "stage3_teacher_tokens.pt"
     if cache.exists():
         c = torch.load(cache, map_location="cpu")
-        if c["tokens"].shape[0] == len(rgb):
+        if c["tokens"].shape[0] == n:
             return c["tokens"]
+    rgb = pixels()
     out, t0 = [], time.time()
     teacher.eval()
     with torch.no_grad():
@@ -756,7 +759,8 @@ def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: i
 
     def stage3() -> None:
         box["ids"], box["t"] = semantic_inputs(model, teacher, cfg, rgb[sem_idx], run, threads)
-        t_tok = teacher_tokens(teacher, cfg, rgb[sem_idx], run) if sch.token_distill_weight else None
+        t_tok = (teacher_tokens(teacher, cfg, len(sem_idx), lambda: rgb[sem_idx], run) if sch.token_distill_weight
+                 else None)
         train_semantic(model, teacher, cfg, box["ids"], box["t"], sem_pairs, textin, run, sch, seed, t_tok)
 
     clock("toklip", stage3)
