@@ -56,6 +56,21 @@ def test_semantic_encoder_is_causal() -> None:
     assert not torch.allclose(a[:, -1], b[:, -1])
 
 
+def test_blocks_from_is_token_features_after_the_token_mlp() -> None:
+    torch.manual_seed(0)
+    t = TokLIP(micro_config()).trunk.eval()
+    g = TokLIP(micro_config()).cfg.grid
+    ids = torch.randint(0, 64, (2, g, g))
+    with torch.no_grad():
+        mlp = t.vq_mapping(t.vq_act(t.vq_table(t.vq.quantize.lookup(ids).flatten(1, 2))))
+        # the exported graph traces token_features: the split must not change one bit of it
+        assert torch.equal(t.token_features(ids), t.blocks_from(mlp))
+        early = mlp.clone()
+        early[:, -1] += 1.0  # a change to the last token reaches earlier tokens only without the mask
+        torch.testing.assert_close(t.blocks_from(mlp)[:, :-1], t.blocks_from(early)[:, :-1])
+        assert not torch.allclose(t.blocks_from(mlp, causal=False)[:, :-1], t.blocks_from(early, causal=False)[:, :-1])
+
+
 def test_text_tower_is_bidirectional_and_pools_last() -> None:
     torch.manual_seed(0)
     m = TokLIP(micro_config()).eval()

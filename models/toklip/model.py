@@ -117,9 +117,15 @@ class TokLIPVisionTrunk(nn.Module):
     def token_features(self, ids: torch.Tensor) -> torch.Tensor:
         """ids [B, h, w] -> per-token features after the final norm [B, h*w, width]."""
         codes = self.vq.quantize.lookup(ids.long()).flatten(1, 2)
-        x = self.vq_mapping(self.vq_act(self.vq_table(codes))) + self.pos_embed
+        return self.blocks_from(self.vq_mapping(self.vq_act(self.vq_table(codes))))
+
+    def blocks_from(self, feat: torch.Tensor, causal: bool = True) -> torch.Tensor:
+        """Token-MLP outputs [B, h*w, width] -> features after the final norm. Separate from ``token_features`` so
+        a probe can feed other features in (``toklip.student_probe``), or drop the mask (``causal=False``)."""
+        x = feat + self.pos_embed
+        mask = self.attn_mask if causal else None
         for blk in self.blocks:
-            x = blk(x, self.attn_mask)
+            x = blk(x, mask)
         return self.norm(x)
 
     def embed_ids(self, ids: torch.Tensor) -> torch.Tensor:

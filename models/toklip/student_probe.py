@@ -49,10 +49,7 @@ def teacher_patch_features(teacher: torch.nn.Module, px: torch.Tensor, grid: int
 
 
 def through_student(trunk: torch.nn.Module, feat: torch.Tensor, causal: bool) -> torch.Tensor:
-    x = feat + trunk.pos_embed
-    for blk in trunk.blocks:
-        x = blk(x, trunk.attn_mask if causal else None)
-    return trunk.attn_pool(trunk.norm(x))
+    return trunk.attn_pool(trunk.blocks_from(feat, causal))
 
 
 def per_code_targets(trunk: torch.nn.Module, teacher: torch.nn.Module, px: torch.Tensor, grid: int,
