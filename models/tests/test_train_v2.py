@@ -71,7 +71,15 @@ def test_v2_recipe_end_to_end(synthetic_data: Path, v2_data: Path, tmp_path: Pat
     final = run_recipe(synthetic_data, v2_data, tmp_path / "run", smoke=True, seed=0, threads=2)
     ck = torch.load(final, map_location="cpu", weights_only=False)
     assert ck["recipe"] == "toklip-train-v2"
-    assert set(ck["stage_minutes"]) == {"vq", "data", "teacher", "toklip", "calibrate"}
+    assert set(ck["stage_minutes"]) == {"vq", "data", "teacher", "toklip", "calibrate", "decoder"}
+    # the decoder stage leaves the encoder and codebook (the ids TokLIP learnt from) as the VQ stage ended them
+    vq1 = torch.load(tmp_path / "run" / "stage1_vq.pt", map_location="cpu")
+    final_vq = {k[len("visual.trunk.vq."):]: v for k, v in ck["toklip"].items()
+                if k.startswith("visual.trunk.vq.")}
+    assert set(final_vq) == set(vq1)
+    frozen = [k for k in vq1 if not k.startswith(("decoder.", "post_quant_conv."))]
+    assert frozen and all(torch.equal(final_vq[k], vq1[k]) for k in frozen)
+    assert any(not torch.equal(final_vq[k], vq1[k]) for k in vq1 if k.startswith("decoder."))
     for stage in ck["timing"].values():  # wall, CPU and load recorded per stage
         assert {"wall_minutes", "cpu_minutes", "load_start", "load_end"} <= set(stage)
     # training pairs come from both folders; no held-out-style item is among them
@@ -125,6 +133,7 @@ def test_v2_resume_skips_finished_stages(synthetic_data: Path, v2_data: Path, tm
     run_recipe(synthetic_data, v2_data, tmp_path / "run", smoke=True, seed=0, threads=2)
     out = capsys.readouterr().out
     assert "[vq] stage already done" in out and "[teacher] stage already done" in out and "[toklip] stage already done" in out
+    assert "[decoder] stage already done" in out
     assert json.loads((tmp_path / "run" / "timing.json").read_text()) == first  # a resume does not re-time stages
 
 

@@ -185,6 +185,55 @@ def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, 
     finish_stage(vq.state_dict(), done, snap)
 
 
+def decoder_loop(vq: torch.nn.Module, cfg: TokLIPConfig, done: Path, steps: int, batch: int, lr: float,
+                 photos: CropSampler, pairs: CropSampler, photo_share: float, l1_weight: float, seed: int,
+                 snapshot_every: int = 50) -> None:
+    """More steps at the model's size for the VQ's decoder (and post-quant conv) alone: the encoder and codebook
+    stay frozen, so every image keeps its ids and nothing trained on them has to change. About 0.8x the time of
+    a joint step here (the encoder runs forward only, under no_grad). Warmup + cosine to ``lr``, the VQ stage's
+    losses, bf16 autocast for the convolutions; snapshots beside ``done`` (resumable)."""
+    snap = done.with_name(done.stem + ".snapshot.pt")
+    params = [*vq.post_quant_conv.parameters(), *vq.decoder.parameters()]
+    opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.0)
+    rng = random.Random(seed)
+    step = 0
+    if snap.exists():
+        s = torch.load(snap, map_location="cpu", weights_only=False)
+        vq.load_state_dict(s["model"])
+        opt.load_state_dict(s["opt"])
+        step = s["step"]
+        rng.setstate(s["rng"])
+        photos.rng.setstate(s["photo_rng"])
+        pairs.rng.setstate(s["pair_rng"])
+        print(f"[decoder] resumed at step {step}", flush=True)
+    prog = Progress("decoder", steps, step)
+    size = cfg.vision.image_size
+    while step < steps:
+        n_photo = sum(rng.random() < photo_share for _ in range(batch))
+        x = torch.cat([photos.batch(n_photo, size, cfg.mean, cfg.std), pairs.batch(batch - n_photo, size, cfg.mean,
+                                                                                   cfg.std)])
+        set_lr(opt, lr_at(step, steps, lr))
+        with torch.no_grad():
+            with torch.autocast("cpu", dtype=torch.bfloat16):
+                z = vq.encode_features(x)
+            zq = vq.quantize(z)[0]
+        with torch.autocast("cpu", dtype=torch.bfloat16):
+            rec = vq.decode(zq).float()
+        rec_loss = F.mse_loss(rec, x) + l1_weight * F.l1_loss(rec, x)
+        opt.zero_grad(set_to_none=True)
+        rec_loss.backward()
+        torch.nn.utils.clip_grad_norm_(params, 1.0)
+        opt.step()
+        step += 1
+        with torch.no_grad():
+            psnr = 10 * math.log10(4.0 / max(F.mse_loss(rec.clamp(-1, 1), x).item(), 1e-10))
+        prog.update(step, rec=rec_loss.item(), psnr_db=psnr)
+        if step % snapshot_every == 0 and step < steps:
+            save_snapshot(snap, model=vq.state_dict(), opt=opt.state_dict(), step=step, rng=rng.getstate(),
+                          photo_rng=photos.rng.getstate(), pair_rng=pairs.rng.getstate())
+    finish_stage(vq.state_dict(), done, snap)
+
+
 def _vq_forward(vq: torch.nn.Module, x: torch.Tensor, bf16: bool) -> tuple[torch.Tensor, ...]:
     """``vq(x)`` with the encoder and decoder convolutions under bfloat16 autocast when ``bf16`` (about 1.6x
     faster per step on this CPU); the quantiser keeps itself float32. Reconstruction and features come back

@@ -17,6 +17,11 @@ What differs from v1 (``toklip.train``), each for a measured v1 failure (issue 1
   --arm B --steps 400 --batch 32 [--bf16]``, 2026-12-06) gave 17.16 dB in bf16 vs 16.90 in float32. The minutes
   saved go to more steps of the same schedule: 3700 x 32 at 64 px + 500 x 12 at 128 px (was 1600 + 200), since
   held-out PSNR was still climbing with steps (arm B: 16.7 dB at 400, 22.4 at 1600 + 200).
+- Since run 16, a decoder stage after every other (``train_decoder``, ``dec_steps`` 300 x 12 at 128 px, lr 1e-4):
+  the VQ's decoder alone goes on training with the encoder and codebook frozen, so the ids TokLIP learnt from stay
+  the exported encoder's. Three 300-step arms on run 15's VQ (``vq_ablation dectail``, lr 3e-5 / 1e-4 / 3e-4:
+  +0.15 / +0.17 / +0.14 dB held-out) against +0.11 for 250 joint steps; 3.45 idle minutes in run 16 (23.42 ->
+  23.60 dB).
 - Teacher and TokLIP batches are balanced by kind of concept (emoji, icons, stamps, flags): sampled
   uniformly over ~13k concepts, emoji were under a tenth of each batch and their held-out R@1 fell to chance.
   Shares emoji 0.2 / icon 0.6 / stamp 0.15 / flag 0.05 since run 6, from three teacher-only arms
@@ -117,8 +122,8 @@ from .model import PixelCLIP, TokLIP, TokLIPConfig, sigmoid_loss, tiny_v2_config
 from .preprocess import official_toklip_rgb
 from .samples import N_PROMPTS
 from .textok import TextEncoderInput, train_tokenizer
-from .train import (PairBatches, Progress, _resume, _snapshot, finish_stage, load_done, lr_at, save_snapshot, set_lr,
-                    vq_loop)
+from .train import (PairBatches, Progress, _resume, _snapshot, decoder_loop, finish_stage, load_done, lr_at,
+                    save_snapshot, set_lr, vq_loop)
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,11 @@ class ScheduleV2:
     vq_l1_weight: float = 0.5
     vq_bf16: bool = True
     photo_share: float = 0.7
+    # Decoder-only steps at 128 px after every other stage (``train_decoder``; ids unchanged, run 16 on): 300 x 12
+    # at lr 1e-4 gave +0.17 dB on run 15's VQ (``vq_ablation dectail``) for ~4 idle minutes.
+    dec_steps: int = 300
+    dec_batch: int = 12
+    dec_lr: float = 1e-4
     teacher_steps: int = 2000
     teacher_batch: int = 192
     teacher_lr: float = 5e-4
@@ -172,12 +182,12 @@ class ScheduleV2:
 # What each field added to ScheduleV2 after its first saved runs was before it existed, for reading a schedule saved
 # without it (``student_ablation.base_schedule``). A new field goes here with the value the older runs trained under.
 LEGACY_SCHEDULE: dict[str, object] = {"kd_weight": 0.0, "teacher_bf16": False, "spectrum_floor": 0.0,
-                                      "sem_centre_init": False, "token_distill_weight": 0.0}
+                                      "sem_centre_init": False, "token_distill_weight": 0.0, "dec_steps": 0}
 
 SMOKE_V2 = ScheduleV2(
     vq_steps=4, vq_batch=4, vq_hires_steps=2, vq_hires_batch=2, teacher_steps=3, teacher_batch=8,
     sem_steps=3, sem_batch=8, vocab_size=512, snapshot_every=2, dead_code_every=2, max_per_concept=2,
-    calib_concepts=4,
+    calib_concepts=4, dec_steps=3, dec_batch=2,
 )
 
 WHITE = 1.0  # white after Normalize(0.5, 0.5)
@@ -298,6 +308,14 @@ def train_vq(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Path, s
     if load_done(vq, run / "stage1_vq.pt", "vq"):
         return
     # v1's data only (see the module docstring: v2's extra photos, textures and icons measured worse here)
+    photo_s, pair_s = vq_samplers(cfg, folders, seed, limit, "vq")
+    vq_loop(vq, cfg, run, sch, seed, photo_s, pair_s, l1_weight=sch.vq_l1_weight, photo_min_frac=(0.3, 0.3))
+
+
+def vq_samplers(cfg: TokLIPConfig, folders: list[Path], seed: int, limit: int | None,
+                stage: str) -> tuple[CropSampler, CropSampler]:
+    """(photo crops, pair-image crops) for the VQ stages: v1's photos and one pair image per v1 concept."""
+    # v1's data only (see the module docstring: v2's extra photos, textures and icons measured worse here)
     vq_folders = folders[:1]
     photos: list[np.ndarray] = []
     for d in vq_folders:
@@ -305,12 +323,30 @@ def train_vq(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Path, s
             photos += load_photos(d, "train", limit)
     pairs = train_pairs(vq_folders, limit)
     pair_imgs = list(pair_rgb(capped(pairs, 1, seed), cfg.vision.image_size))
-    print(f"[vq] {len(photos)} photos, {len(pair_imgs)} pair images (one per concept)", flush=True)
+    print(f"[{stage}] {len(photos)} photos, {len(pair_imgs)} pair images (one per concept)", flush=True)
     # Photos are stored with short side <= 320 and seen whole at 128, i.e. downscaled ~2.5x: crops of
     # 30-100 % of the short side resized to 64 px cover 1.5-5x, around what the model meets.
-    photo_s = CropSampler(photos, seed, resample=Image.BILINEAR)
-    pair_s = CropSampler(pair_imgs, seed + 1, min_frac=0.7, resample=Image.BILINEAR)
-    vq_loop(vq, cfg, run, sch, seed, photo_s, pair_s, l1_weight=sch.vq_l1_weight, photo_min_frac=(0.3, 0.3))
+    return (CropSampler(photos, seed, resample=Image.BILINEAR),
+            CropSampler(pair_imgs, seed + 1, min_frac=0.7, resample=Image.BILINEAR))
+
+
+def train_decoder(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Path, sch: ScheduleV2, seed: int,
+                  limit: int | None) -> None:
+    """The VQ's decoder alone, ``dec_steps`` more at 128 px on the VQ stage's data (``train.decoder_loop``). It
+    runs last: the encoder and codebook are frozen, so the ids TokLIP and the calibration were trained on stay
+    what the exported encoder gives; only the reconstruction changes."""
+    vq = model.trunk.vq
+    done = run / "stage5_decoder.pt"
+    if sch.dec_steps <= 0 or load_done(vq, done, "decoder"):
+        return
+    for p in [*vq.post_quant_conv.parameters(), *vq.decoder.parameters()]:
+        p.requires_grad_(True)
+    # The same images as the VQ stage with crop streams of their own (seed + 20, + 21)
+    photo_s, pair_s = vq_samplers(cfg, folders, seed + 20, limit, "decoder")
+    decoder_loop(vq, cfg, done, sch.dec_steps, sch.dec_batch, sch.dec_lr, photo_s, pair_s, sch.photo_share,
+                 sch.vq_l1_weight, seed + 22, sch.snapshot_every)
+    for p in vq.parameters():
+        p.requires_grad_(False)
 
 
 # --------------------------------------------------------------------------- balanced batches
@@ -767,6 +803,8 @@ def run_recipe(data: Path, data_v2: Path | None, run: Path, smoke: bool, seed: i
     cal: dict[str, object] = {}
     clock("calibrate", lambda: cal.update(calibrate(model, teacher, cfg, calib_pairs, textin, run, seed + 8, threads,
                                                           sch.calib_prior)))
+    if sch.dec_steps > 0:
+        clock("decoder", lambda: train_decoder(model, cfg, folders, run, sch, seed, limit))
     final = run / "final.pt"
     wall = clock.wall()
     torch.save({"config": cfg.to_dict(), "toklip": model.state_dict(), "teacher": teacher.state_dict(),

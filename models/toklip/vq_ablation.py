@@ -6,6 +6,10 @@
         --steps 250 --l1 0                                                       # do the last steps' settings matter?
     python -m toklip.vq_ablation train --arm B --out /tmp/abl-B-full --steps 1600 --batch 32 \
         --hires-steps 200 --threads 2                                            # v1's whole VQ schedule
+    python -m toklip.vq_ablation dectail models/runs/tiny-v2-r15/stage1_vq.pt --codes 1024 --out /tmp/dec \
+        --steps 300 --lr 1e-4                                                    # decoder only: ids unchanged
+    python -m toklip.vq_ablation style /tmp/dec/stage1_vq.pt --codes 1024 --base models/runs/tiny-v2-r15
+                                                                                 # what the VQ keeps, teacher-read
 
 Arms: A = run 2's VQ settings (2048 codes, L1 0.2, lr 4e-4, bicubic crops, v1 + v2 photos and pairs, 85 %
 photos); B = v1's (1024 codes, L1 0.5, lr 3e-4, bilinear crops, v1 photos and pairs, 70 % photos); C = A with
@@ -17,12 +21,17 @@ D 16.25 dB, E 17.01 dB. With ``--bf16`` (encoder and decoder under bfloat16 auto
 Codebook size at a longer length (arm B in bf16, 2000 x 32 at 64 px + 250 x 12 at 128 px, ``--codes``): 1024 and
 4096 codes end level, and ``tail`` arms on run 12's VQ (250 more steps with MSE only, crops >= 0.8 of the short
 side, or a 3x higher lr) end within 0.05 dB of each other (``ablations/vq-capacity-arms-2026-12-06.json``).
+2026-12-07: a tail that also sees v2's training styles (``tail --pairs v1+v2``) rebuilds held-out icons and emoji
+1.1 dB better but the held-out OpenMoji style no better (``style``: 20.50 dB, teacher on reconstructions 0.104 vs
+0.099; ``ablations/vq-style-tails-2026-12-07.json``); 300 decoder-only steps (``dectail``) add 0.14-0.17 dB with
+every id kept, best at lr 1e-4 (``ablations/vq-decoder-tails-2026-12-07.json``): the recipe's decoder stage.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import json
 import random
 from pathlib import Path
 from typing import Any
@@ -31,13 +40,14 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .dataset import CropSampler, load_photos, read_jsonl
-from .evaluate import thumbnail_psnr
+from .dataset import CropSampler, load_pairs, load_photos, read_jsonl
+from .evaluate import one_per_concept, pooled_recall, thumbnail_psnr
 from .metrics import psnr
-from .model import TokLIP, TokLIPConfig, tiny_v2_config
+from .model import PixelCLIP, TokLIP, TokLIPConfig, tiny_v2_config
 from .preprocess import official_toklip_rgb
-from .train import vq_loop
-from .train_v2 import ScheduleV2, capped, pair_rgb, train_pairs
+from .textok import TextEncoderInput
+from .train import decoder_loop, load_done, vq_loop
+from .train_v2 import ScheduleV2, capped, normalise, pair_rgb, train_pairs
 
 V1, V2 = Path("models/data"), Path("models/data-v2")
 _A: dict[str, Any] = dict(codes=2048, l1=0.2, resample=Image.BICUBIC, folders=[V1, V2], share=0.85, lr=4e-4,
@@ -87,6 +97,26 @@ def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hi
     return out / "stage1_vq.pt"
 
 
+def decoder_tail(checkpoint: Path, out: Path, steps: int, lr: float, threads: int, batch: int = 12,
+                 codes: int = 1024) -> Path:
+    """The decoder (and post-quant conv) of a trained VQ trained ``steps`` more at the model's size on arm B's data
+    with the encoder and codebook frozen (``train.decoder_loop``, the recipe's decoder stage), so every image keeps
+    its ids. Same losses as the recipe's VQ (MSE + 0.5 L1), own warmup + cosine."""
+    c = ARMS["B"]
+    torch.set_num_threads(threads)
+    torch.manual_seed(0)
+    out.mkdir(parents=True, exist_ok=True)
+    cfg = config(codes)
+    vq = TokLIP(cfg).trunk.vq
+    vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    photos = [p for d in c["folders"] for p in load_photos(d, "train")]
+    pairs = list(pair_rgb(capped(train_pairs(c["folders"], None), 1, 0), cfg.vision.image_size))
+    decoder_loop(vq, cfg, out / "stage1_vq.pt", steps, batch, lr,
+                 CropSampler(photos, 0, min_frac=c["min_frac"][1], resample=c["resample"]),
+                 CropSampler(pairs, 1, min_frac=0.7, resample=c["resample"]), c["share"], c["l1"], 0, 10**9)
+    return out / "stage1_vq.pt"
+
+
 def photo_files(split: str, folders: tuple[Path, ...] = (V1, V2)) -> list[Path]:
     return [d / r["file"] for d in folders if (d / "photos.jsonl").exists()
             for r in read_jsonl(d / "photos.jsonl") if r["split"] == split]
@@ -129,6 +159,42 @@ def heldout_psnr(checkpoint: Path, codes: int, selection: bool = False) -> dict[
     return out
 
 
+@torch.no_grad()
+def style_probe(checkpoint: Path, codes: int, base: Path, threads: int = 2, data: Path = V1,
+                data_v2: Path = V2) -> dict[str, Any]:
+    """What a VQ keeps of each image kind, read by the base run's pixel teacher and text tower: reconstruction
+    PSNR and the teacher's text->image R@1 (toklip-eval's pools) on pixels and on the VQ's reconstructions, for
+    the held-out concepts' representatives and for the held-out emoji style. The held-out style is where the
+    bundled model's tokens lose most (teacher 0.151 on pixels, 0.101 on run 15's reconstructions), so a VQ
+    setting is judged here by ``heldout_style_recon_r1`` next to the photo PSNR it must not give up."""
+    torch.set_num_threads(threads)
+    cfg = config(codes)
+    vq = TokLIP(cfg).trunk.vq
+    vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
+    vq.eval()
+    teacher = PixelCLIP(tiny_v2_config())
+    if not load_done(teacher, base / "stage2_teacher.pt", "teacher"):
+        raise SystemExit(f"{base} has no finished teacher stage (stage2_teacher.pt)")
+    teacher.eval()
+    textin = TextEncoderInput.load(base / "tokenizer.json", cfg.text.context_length, cfg.text.pad_id)
+    out: dict[str, Any] = {"checkpoint": str(checkpoint), **heldout_psnr(checkpoint, codes)}
+    sets = {"heldout_concepts": one_per_concept([p for d in (data, data_v2) for p in load_pairs(d, "val")], True),
+            "heldout_style": one_per_concept(load_pairs(data_v2, "heldout_style"), rep_only=False)}
+    for name, items in sets.items():
+        if not items:
+            continue
+        x = normalise(pair_rgb(items, cfg.vision.image_size), cfg)
+        rec = torch.cat([vq(x[i:i + 64])[0].clamp(-1, 1) for i in range(0, len(x), 64)])
+        mse = ((rec - x) / 2).pow(2).flatten(1).mean(1).clamp_min(1e-10)
+        txt = torch.cat([teacher.encode_text(textin([p.captions[0] for p in items[i:i + 256]]))
+                         for i in range(0, len(items), 256)]).numpy()
+        on_px = torch.cat([teacher.encode_image(x[i:i + 128]) for i in range(0, len(x), 128)]).numpy()
+        on_rec = torch.cat([teacher.encode_image(rec[i:i + 128]) for i in range(0, len(x), 128)]).numpy()
+        out[name] = {"n": len(items), "recon_psnr_db": float((10 * torch.log10(1 / mse)).mean()),
+                     "teacher_r1": pooled_recall(txt, on_px), "teacher_recon_r1": pooled_recall(txt, on_rec)}
+    return out
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -152,6 +218,22 @@ def main(argv: list[str] | None = None) -> None:
     f.add_argument("--lr", type=float, default=3e-5, help="peak lr of the tail's own warmup + cosine")
     f.add_argument("--l1", type=float, default=0.5, help="L1 weight next to the MSE")
     f.add_argument("--min-frac", type=float, default=0.3, help="smallest photo crop side / the photo's short side")
+    f.add_argument("--pairs", choices=("v1", "v1+v2"), default="v1",
+                   help="pair images the tail sees beside photos: v1's (the recipe's) or every training style of both "
+                        "folders (v2's emoji styles, icons and flags; the held-out style never)")
+    g = sub.add_parser("dectail", help="more full-size steps on a trained VQ's decoder only (ids unchanged)")
+    g.add_argument("checkpoint", type=Path)
+    g.add_argument("--out", type=Path, required=True)
+    g.add_argument("--codes", type=int, required=True, help="the checkpoint's codebook size")
+    g.add_argument("--steps", type=int, default=300)
+    g.add_argument("--batch", type=int, default=12)
+    g.add_argument("--lr", type=float, default=1e-4, help="peak lr of the tail's own warmup + cosine")
+    g.add_argument("--threads", type=int, default=1)
+    y = sub.add_parser("style", help="what a VQ keeps of held-out concepts and the held-out style (teacher R@1)")
+    y.add_argument("checkpoint", type=Path)
+    y.add_argument("--codes", type=int, required=True, help="the checkpoint's codebook size")
+    y.add_argument("--base", type=Path, required=True, help="a finished run whose teacher and tokenizer read it")
+    y.add_argument("--threads", type=int, default=2)
     e = sub.add_parser("psnr", help="held-out photo PSNR of a VQ checkpoint")
     e.add_argument("checkpoint", type=Path)
     e.add_argument("--codes", type=int, required=True, help="the checkpoint's codebook size")
@@ -160,10 +242,16 @@ def main(argv: list[str] | None = None) -> None:
     if a.cmd == "train":
         print(train_arm(a.arm, a.out, a.steps, a.threads, a.batch, a.hires_steps, a.hires_batch, a.bf16, a.codes))
     elif a.cmd == "tail":
-        over = {"l1": a.l1, "lr": a.lr, "min_frac": (ARMS["B"]["min_frac"][0], a.min_frac)}
+        over = {"l1": a.l1, "lr": a.lr, "min_frac": (ARMS["B"]["min_frac"][0], a.min_frac),
+                **({"pair_folders": [V1, V2]} if a.pairs == "v1+v2" else {})}
         ck = train_arm("B", a.out, 0, a.threads, hires_steps=a.steps, hires_batch=a.batch, bf16=True, codes=a.codes,
                        start=a.checkpoint, overrides=over)
         print(ck, heldout_psnr(ck, a.codes, selection=True))
+    elif a.cmd == "dectail":
+        ck = decoder_tail(a.checkpoint, a.out, a.steps, a.lr, a.threads, a.batch, a.codes)
+        print(ck, heldout_psnr(ck, a.codes, selection=True))
+    elif a.cmd == "style":
+        print(json.dumps(style_probe(a.checkpoint, a.codes, a.base, a.threads), indent=1))
     else:
         print(heldout_psnr(a.checkpoint, a.codes, a.selection))
 
