@@ -307,7 +307,6 @@ def train_vq(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Path, s
     vq = model.trunk.vq
     if load_done(vq, run / "stage1_vq.pt", "vq"):
         return
-    # v1's data only (see the module docstring: v2's extra photos, textures and icons measured worse here)
     photo_s, pair_s = vq_samplers(cfg, folders, seed, limit, "vq")
     vq_loop(vq, cfg, run, sch, seed, photo_s, pair_s, l1_weight=sch.vq_l1_weight, photo_min_frac=(0.3, 0.3))
 
@@ -341,7 +340,8 @@ def train_decoder(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Pa
         return
     for p in [*vq.post_quant_conv.parameters(), *vq.decoder.parameters()]:
         p.requires_grad_(True)
-    # The same images as the VQ stage with crop streams of their own (seed + 20, + 21)
+    # The VQ stage's photos and pool of pair images; which item stands for each concept, and the crops, are drawn
+    # with seeds of the stage's own (seed + 20..22), so no random stream of an earlier stage shifts.
     photo_s, pair_s = vq_samplers(cfg, folders, seed + 20, limit, "decoder")
     decoder_loop(vq, cfg, done, sch.dec_steps, sch.dec_batch, sch.dec_lr, photo_s, pair_s, sch.photo_share,
                  sch.vq_l1_weight, seed + 22, sch.snapshot_every)
