@@ -166,7 +166,7 @@ def style_probe(checkpoint: Path, codes: int, base: Path, threads: int = 2, data
     PSNR and the teacher's text->image R@1 (toklip-eval's pools) on pixels and on the VQ's reconstructions, for
     the held-out concepts' representatives and for the held-out emoji style. The held-out style is where the
     bundled model's tokens lose most (teacher 0.151 on pixels, 0.101 on run 15's reconstructions), so a VQ
-    setting is judged here by ``heldout_style_recon_r1`` next to the photo PSNR it must not give up."""
+    setting is judged here by ``heldout_style.teacher_recon_r1`` next to the photo PSNR it must not give up."""
     torch.set_num_threads(threads)
     cfg = config(codes)
     vq = TokLIP(cfg).trunk.vq
