@@ -132,6 +132,34 @@ class VQSchedule(Protocol):
     vq_bf16: bool
 
 
+def _resume_vq_snapshot(snap: Path, vq: torch.nn.Module, opt: torch.optim.Optimizer, photos: CropSampler,
+                        pairs: CropSampler, stage: str) -> dict | None:
+    """A VQ-side stage's snapshot (model, optimiser, crop streams) restored; the dict for the caller's own state, or
+    None when the stage starts fresh."""
+    if not snap.exists():
+        return None
+    s = torch.load(snap, map_location="cpu", weights_only=False)
+    vq.load_state_dict(s["model"])
+    opt.load_state_dict(s["opt"])
+    photos.rng.setstate(s["photo_rng"])
+    pairs.rng.setstate(s["pair_rng"])
+    print(f"[{stage}] resumed at step {s['step']}", flush=True)
+    return s
+
+
+def _photo_pair_batch(photos: CropSampler, pairs: CropSampler, rng: random.Random, n: int, res: int, photo_share: float,
+                      cfg: TokLIPConfig) -> torch.Tensor:
+    """``n`` crops at ``res``, each a photo with probability ``photo_share`` (photos first), else a pair image."""
+    n_photo = sum(rng.random() < photo_share for _ in range(n))
+    return torch.cat([photos.batch(n_photo, res, cfg.mean, cfg.std), pairs.batch(n - n_photo, res, cfg.mean, cfg.std)])
+
+
+@torch.no_grad()
+def _batch_psnr(rec: torch.Tensor, x: torch.Tensor) -> float:
+    """PSNR (dB) of a batch in [-1, 1] (peak-to-peak 2, hence 4 / MSE), for the progress log."""
+    return 10 * math.log10(4.0 / max(F.mse_loss(rec.clamp(-1, 1), x).item(), 1e-10))
+
+
 def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, seed: int, photos: CropSampler,
             pairs: CropSampler, l1_weight: float, photo_min_frac: tuple[float, float] | None = None) -> None:
     """The VQ stage after its data is loaded: low-res steps then full-res steps, a share ``photo_share`` of
@@ -140,17 +168,10 @@ def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, 
     done, snap = run / "stage1_vq.pt", run / "stage1_vq.snapshot.pt"
     opt = torch.optim.AdamW(vq.parameters(), lr=sch.vq_lr, betas=(0.9, 0.95), weight_decay=0.0)
     total = sch.vq_steps + sch.vq_hires_steps
-    step = 0
-    if snap.exists():
-        s = torch.load(snap, map_location="cpu", weights_only=False)
-        vq.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        step = s["step"]
-        if "py_rng" in s:
-            random.setstate(s["py_rng"])
-        photos.rng.setstate(s["photo_rng"])
-        pairs.rng.setstate(s["pair_rng"])
-        print(f"[vq] resumed at step {step}", flush=True)
+    s = _resume_vq_snapshot(snap, vq, opt, photos, pairs, "vq")
+    step = s["step"] if s else 0
+    if s and "py_rng" in s:
+        random.setstate(s["py_rng"])
     rng = random.Random(seed + step)
     usage = torch.zeros(cfg.vq.codebook_size)
     prog = Progress("vq", total, step)
@@ -160,8 +181,7 @@ def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, 
         bs, res = (sch.vq_hires_batch, cfg.vision.image_size) if hires else (sch.vq_batch, sch.vq_res)
         if photo_min_frac is not None:
             photos.min_frac = photo_min_frac[1] if hires else photo_min_frac[0]
-        n_photo = sum(rng.random() < sch.photo_share for _ in range(bs))
-        x = torch.cat([photos.batch(n_photo, res, cfg.mean, cfg.std), pairs.batch(bs - n_photo, res, cfg.mean, cfg.std)])
+        x = _photo_pair_batch(photos, pairs, rng, bs, res, sch.photo_share, cfg)
         set_lr(opt, lr_at(step, total, sch.vq_lr))
         rec, vq_loss, ids, z = _vq_forward(vq, x, sch.vq_bf16)
         # MSE is what PSNR measures; some L1 keeps edges from averaging out.
@@ -176,9 +196,7 @@ def vq_loop(vq: torch.nn.Module, cfg: TokLIPConfig, run: Path, sch: VQSchedule, 
         if step % sch.dead_code_every == 0:
             _revive_dead_codes(vq, usage, z.detach(), rng)
             usage.zero_()
-        with torch.no_grad():
-            psnr = 10 * math.log10(4.0 / max(F.mse_loss(rec.clamp(-1, 1), x).item(), 1e-10))
-        prog.update(step, loss=loss.item(), rec=rec_loss.item(), psnr_db=psnr)
+        prog.update(step, loss=loss.item(), rec=rec_loss.item(), psnr_db=_batch_psnr(rec, x))
         if step % sch.snapshot_every == 0 and step < total:
             save_snapshot(snap, model=vq.state_dict(), opt=opt.state_dict(), step=step, py_rng=random.getstate(),
                           photo_rng=photos.rng.getstate(), pair_rng=pairs.rng.getstate())
@@ -196,22 +214,14 @@ def decoder_loop(vq: torch.nn.Module, cfg: TokLIPConfig, done: Path, steps: int,
     params = [*vq.post_quant_conv.parameters(), *vq.decoder.parameters()]
     opt = torch.optim.AdamW(params, lr=lr, betas=(0.9, 0.95), weight_decay=0.0)
     rng = random.Random(seed)
-    step = 0
-    if snap.exists():
-        s = torch.load(snap, map_location="cpu", weights_only=False)
-        vq.load_state_dict(s["model"])
-        opt.load_state_dict(s["opt"])
-        step = s["step"]
+    s = _resume_vq_snapshot(snap, vq, opt, photos, pairs, "decoder")
+    step = s["step"] if s else 0
+    if s:
         rng.setstate(s["rng"])
-        photos.rng.setstate(s["photo_rng"])
-        pairs.rng.setstate(s["pair_rng"])
-        print(f"[decoder] resumed at step {step}", flush=True)
     prog = Progress("decoder", steps, step)
     size = cfg.vision.image_size
     while step < steps:
-        n_photo = sum(rng.random() < photo_share for _ in range(batch))
-        x = torch.cat([photos.batch(n_photo, size, cfg.mean, cfg.std), pairs.batch(batch - n_photo, size, cfg.mean,
-                                                                                   cfg.std)])
+        x = _photo_pair_batch(photos, pairs, rng, batch, size, photo_share, cfg)
         set_lr(opt, lr_at(step, steps, lr))
         with torch.no_grad():
             with torch.autocast("cpu", dtype=torch.bfloat16):
@@ -225,9 +235,7 @@ def decoder_loop(vq: torch.nn.Module, cfg: TokLIPConfig, done: Path, steps: int,
         torch.nn.utils.clip_grad_norm_(params, 1.0)
         opt.step()
         step += 1
-        with torch.no_grad():
-            psnr = 10 * math.log10(4.0 / max(F.mse_loss(rec.clamp(-1, 1), x).item(), 1e-10))
-        prog.update(step, rec=rec_loss.item(), psnr_db=psnr)
+        prog.update(step, rec=rec_loss.item(), psnr_db=_batch_psnr(rec, x))
         if step % snapshot_every == 0 and step < steps:
             save_snapshot(snap, model=vq.state_dict(), opt=opt.state_dict(), step=step, rng=rng.getstate(),
                           photo_rng=photos.rng.getstate(), pair_rng=pairs.rng.getstate())

@@ -336,7 +336,7 @@ def train_decoder(model: TokLIP, cfg: TokLIPConfig, folders: list[Path], run: Pa
     what the exported encoder gives; only the reconstruction changes."""
     vq = model.trunk.vq
     done = run / "stage5_decoder.pt"
-    if sch.dec_steps <= 0 or load_done(vq, done, "decoder"):
+    if load_done(vq, done, "decoder"):
         return
     for p in [*vq.post_quant_conv.parameters(), *vq.decoder.parameters()]:
         p.requires_grad_(True)

@@ -70,6 +70,13 @@ def config(codes: int) -> TokLIPConfig:
     return dataclasses.replace(cfg, vq=dataclasses.replace(cfg.vq, codebook_size=codes))
 
 
+def arm_images(c: dict[str, Any], cfg: TokLIPConfig) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """(training photos, one pair image per concept) of an arm's settings ``c``."""
+    photos = [p for d in c["folders"] if (d / "photos.jsonl").exists() for p in load_photos(d, "train")]
+    pairs = list(pair_rgb(capped(train_pairs(c.get("pair_folders", c["folders"]), None), 1, 0), cfg.vision.image_size))
+    return photos, pairs
+
+
 def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hires_steps: int = 0,
               hires_batch: int = 12, bf16: bool = False, codes: int | None = None, start: Path | None = None,
               overrides: dict[str, Any] | None = None) -> Path:
@@ -85,8 +92,7 @@ def train_arm(arm: str, out: Path, steps: int, threads: int, batch: int = 20, hi
     vq = TokLIP(cfg).trunk.vq
     if start is not None:
         vq.load_state_dict(torch.load(start, map_location="cpu"))
-    photos = [p for d in c["folders"] if (d / "photos.jsonl").exists() for p in load_photos(d, "train")]
-    pairs = list(pair_rgb(capped(train_pairs(c.get("pair_folders", c["folders"]), None), 1, 0), cfg.vision.image_size))
+    photos, pairs = arm_images(c, cfg)
     print(f"[{arm}] {len(photos)} photos, {len(pairs)} pair images", flush=True)
     sch = dataclasses.replace(ScheduleV2(), vq_steps=steps, vq_batch=batch, vq_hires_steps=hires_steps,
                               vq_hires_batch=hires_batch, vq_lr=c["lr"], photo_share=c["share"], snapshot_every=10**9,
@@ -109,8 +115,7 @@ def decoder_tail(checkpoint: Path, out: Path, steps: int, lr: float, threads: in
     cfg = config(codes)
     vq = TokLIP(cfg).trunk.vq
     vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
-    photos = [p for d in c["folders"] for p in load_photos(d, "train")]
-    pairs = list(pair_rgb(capped(train_pairs(c["folders"], None), 1, 0), cfg.vision.image_size))
+    photos, pairs = arm_images(c, cfg)
     decoder_loop(vq, cfg, out / "stage1_vq.pt", steps, batch, lr,
                  CropSampler(photos, 0, min_frac=c["min_frac"][1], resample=c["resample"]),
                  CropSampler(pairs, 1, min_frac=0.7, resample=c["resample"]), c["share"], c["l1"], 0, 10**9)
