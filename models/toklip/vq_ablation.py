@@ -151,9 +151,17 @@ def heldout_psnr(checkpoint: Path, codes: int, selection: bool = False) -> dict[
     VQ, as the recipe's, never trains on), the set to choose between B-based arms by without looking at the
     held-out photos."""
     cfg = config(codes)
+    return photo_psnrs(load_vq(checkpoint, cfg), cfg, selection)
+
+
+def load_vq(checkpoint: Path, cfg: TokLIPConfig) -> torch.nn.Module:
     vq = TokLIP(cfg).trunk.vq
     vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
-    vq.eval()
+    return vq.eval()
+
+
+def photo_psnrs(vq: torch.nn.Module, cfg: TokLIPConfig, selection: bool = False) -> dict[str, float]:
+    """``heldout_psnr`` of a loaded VQ."""
     files = photo_files("val")
     p, t = photo_psnr(vq, cfg, files)
     out = {"photos": len(files), "psnr_db": p, "thumb32_psnr_db": t}
@@ -174,15 +182,13 @@ def style_probe(checkpoint: Path, codes: int, base: Path, threads: int = 2, data
     setting is judged here by ``heldout_style.teacher_recon_r1`` next to the photo PSNR it must not give up."""
     torch.set_num_threads(threads)
     cfg = config(codes)
-    vq = TokLIP(cfg).trunk.vq
-    vq.load_state_dict(torch.load(checkpoint, map_location="cpu"))
-    vq.eval()
+    vq = load_vq(checkpoint, cfg)
     teacher = PixelCLIP(tiny_v2_config())
     if not load_done(teacher, base / "stage2_teacher.pt", "teacher"):
         raise SystemExit(f"{base} has no finished teacher stage (stage2_teacher.pt)")
     teacher.eval()
     textin = TextEncoderInput.load(base / "tokenizer.json", cfg.text.context_length, cfg.text.pad_id)
-    out: dict[str, Any] = {"checkpoint": str(checkpoint), **heldout_psnr(checkpoint, codes)}
+    out: dict[str, Any] = {"checkpoint": str(checkpoint), **photo_psnrs(vq, cfg)}
     sets = {"heldout_concepts": one_per_concept([p for d in (data, data_v2) for p in load_pairs(d, "val")], True),
             "heldout_style": one_per_concept(load_pairs(data_v2, "heldout_style"), rep_only=False)}
     for name, items in sets.items():
