@@ -58,3 +58,15 @@ def test_a_graph_the_modules_cannot_rebuild_is_refused(tmp_path: Path) -> None:
     onnx.save(m, str(path))
     with pytest.raises(SystemExit, match="semantic_encoder"):
         import_bundle(bundle)
+
+
+def test_quantised_folders_are_refused(tmp_path: Path) -> None:
+    import json
+
+    manifest = json.loads((TINY / "manifest.json").read_text())
+    for f in manifest["files"]:
+        if f["role"] == "semantic_encoder":
+            f["dtype"] = "int8"
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest))
+    with pytest.raises(SystemExit, match="only fp32"):
+        import_bundle(tmp_path)

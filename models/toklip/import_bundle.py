@@ -110,7 +110,7 @@ def import_bundle(bundle: Path, seed: int = 0) -> tuple[TokLIP, PixelCLIP | None
     manifest = json.loads((bundle / "manifest.json").read_text())
     cfg = TokLIPConfig.from_dict(manifest["config"])
     roles = {f["role"]: bundle / f["path"] for f in manifest["files"] if f["role"] in ROLES}
-    if manifest["files"] and any(f.get("dtype", "fp32") != "fp32" for f in manifest["files"] if f["role"] in ROLES):
+    if any(f.get("dtype", "fp32") != "fp32" for f in manifest["files"] if f["role"] in ROLES):
         raise SystemExit("only fp32 model folders can be imported (quantised weights do not give the trained values)")
     model = TokLIP(cfg)
     teacher = PixelCLIP(cfg) if cfg.teacher is not None and "teacher_image_encoder" in roles else None
