@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import random
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -30,6 +31,13 @@ class Pair:
 def read_jsonl(path: Path) -> list[dict]:
     with open(path, encoding="utf-8") as f:
         return [json.loads(line) for line in f if line.strip()]
+
+
+def photo_files(folders: Iterable[Path], split: str) -> list[Path]:
+    """Image paths of the photos in ``split``, folder by folder in photos.jsonl order (a folder without photos adds
+    none): the held-out photo set of ``toklip-eval``'s ``psnr_db`` with ``split="val"``."""
+    return [d / r["file"] for d in folders if (d / "photos.jsonl").exists()
+            for r in read_jsonl(d / "photos.jsonl") if r["split"] == split]
 
 
 def load_photos(data: Path, split: str, limit: int | None = None) -> list[np.ndarray]:

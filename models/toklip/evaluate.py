@@ -23,7 +23,7 @@ import numpy as np
 from PIL import Image
 
 from .card import write_model_card
-from .dataset import Pair, load_pairs, read_jsonl
+from .dataset import Pair, load_pairs, photo_files
 from .manifest import refresh_manifest
 from .metrics import code_stats, participation_ratio, psnr, recall_at, ssim
 from .preprocess import to_rgb01
@@ -99,8 +99,7 @@ def evaluate(bundle: Path, data: Path, limit: int | None = None, threads: int = 
     t0 = time.time()
     b = Bundle(bundle, threads=threads)
     folders = [data] + ([data_v2] if data_v2 else [])
-    photos = [d / r["file"] for d in folders if (d / "photos.jsonl").exists()
-              for r in read_jsonl(d / "photos.jsonl") if r["split"] == "val"][:limit]
+    photos = photo_files(folders, "val")[:limit]
     x = _pixels(photos, b)
     ids = b.tokenize(x)
     rec = b.decode(ids)

@@ -38,9 +38,9 @@ import numpy as np
 import PIL
 from PIL import Image, features
 
-from .dataset import read_jsonl
+from .dataset import photo_files
 from .evaluate import _pixels, thumbnail_psnr
-from .metrics import psnr
+from .metrics import code_stats, psnr
 from .preprocess import to_rgb01
 from .runtime import Bundle
 
@@ -159,11 +159,10 @@ def bits_to_reach(u8: np.ndarray, ref: np.ndarray, codec: str, target_db: float)
 
 
 def id_entropy_bits(ids: np.ndarray, codebook_size: int) -> float:
-    """Mean bits per image if each id were coded with the ids' own empirical distribution over these images."""
-    counts = np.bincount(ids.ravel(), minlength=codebook_size).astype(np.float64)
-    p = counts / counts.sum()
-    nz = p[p > 0]
-    return float(-(nz * np.log2(nz)).sum() * ids[0].size)
+    """Mean bits per image if each id were coded with the ids' own empirical distribution over these images
+    (``toklip-eval``'s perplexity is that distribution's exp(entropy))."""
+    _, perplexity = code_stats(ids, codebook_size)
+    return math.log2(perplexity) * ids[0].size
 
 
 def _summary(vals: list[int | None], grid_bits: int) -> dict[str, float | int | None]:
@@ -191,8 +190,7 @@ def measure(bundle: Path, data: Path, data_v2: Path | None, codecs: list[str], t
             limit: int | None = None, workers: int = 2) -> dict[str, Any]:
     b = Bundle(bundle)
     folders = [data] + ([data_v2] if data_v2 else [])
-    photos = [d / r["file"] for d in folders if (d / "photos.jsonl").exists()
-              for r in read_jsonl(d / "photos.jsonl") if r["split"] == "val"][:limit]
+    photos = photo_files(folders, "val")[:limit]
     if not photos:
         raise SystemExit("no held-out photos (split: val) in the data folders")
     x = _pixels(photos, b)

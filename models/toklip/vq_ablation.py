@@ -40,7 +40,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from .dataset import CropSampler, load_pairs, load_photos, read_jsonl
+from .dataset import CropSampler, load_pairs, load_photos, photo_files
 from .evaluate import one_per_concept, pooled_recall, thumbnail_psnr
 from .metrics import psnr
 from .model import PixelCLIP, TokLIP, TokLIPConfig, tiny_v2_config
@@ -122,11 +122,6 @@ def decoder_tail(checkpoint: Path, out: Path, steps: int, lr: float, threads: in
     return out / "stage1_vq.pt"
 
 
-def photo_files(split: str, folders: tuple[Path, ...] = (V1, V2)) -> list[Path]:
-    return [d / r["file"] for d in folders if (d / "photos.jsonl").exists()
-            for r in read_jsonl(d / "photos.jsonl") if r["split"] == split]
-
-
 @torch.no_grad()
 def photo_psnr(vq: torch.nn.Module, cfg: TokLIPConfig, files: list[Path]) -> tuple[float, float]:
     """Mean PSNR of the VQ (PyTorch, eval mode) on whole photos, official preprocessing at 128 px, and of a
@@ -162,11 +157,11 @@ def load_vq(checkpoint: Path, cfg: TokLIPConfig) -> torch.nn.Module:
 
 def photo_psnrs(vq: torch.nn.Module, cfg: TokLIPConfig, selection: bool = False) -> dict[str, float]:
     """``heldout_psnr`` of a loaded VQ."""
-    files = photo_files("val")
+    files = photo_files((V1, V2), "val")
     p, t = photo_psnr(vq, cfg, files)
     out = {"photos": len(files), "psnr_db": p, "thumb32_psnr_db": t}
     if selection:
-        sel = photo_files("train", (V2,))
+        sel = photo_files((V2,), "train")
         out["selection_photos"] = len(sel)
         out["selection_psnr_db"] = photo_psnr(vq, cfg, sel)[0]
     return out
