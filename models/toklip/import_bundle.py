@@ -40,7 +40,7 @@ from onnx import numpy_helper
 from .model import PixelCLIP, TokLIP, TokLIPConfig
 from .onnx_graphs import export_all
 
-# Graph role -> (module, state-dict prefix): which torch module's tensors a graph's initializers come from.
+# Graph role -> the module whose tensors its initializers are.
 ROLES = {"vq_encoder": "toklip", "vq_decoder": "toklip", "semantic_encoder": "toklip", "text_encoder": "toklip",
          "teacher_image_encoder": "teacher"}
 
@@ -49,12 +49,11 @@ def _fill_distinct(module: torch.nn.Module, seed: int) -> None:
     """Every float tensor of the state dict to seeded normal values: no two tensors share a value pattern.
     Non-persistent buffers (the causal mask) are derived from the config and stay as built."""
     g = torch.Generator().manual_seed(seed)
-    seen: set[int] = set()
+    state = module.state_dict(keep_vars=True)
     with torch.no_grad():
-        for t in module.state_dict(keep_vars=True).values():
-            if t.is_floating_point() and id(t) not in seen:
-                seen.add(id(t))
-                t.copy_(torch.randn(t.shape, generator=g) * 0.05)
+        for key in _aliases(module):
+            if state[key].is_floating_point():
+                state[key].copy_(torch.randn(state[key].shape, generator=g) * 0.05)
 
 
 def _aliases(module: torch.nn.Module) -> dict[str, list[str]]:
@@ -125,6 +124,8 @@ def import_bundle(bundle: Path, seed: int = 0) -> tuple[TokLIP, PixelCLIP | None
     states = {m: {k: v.clone() for k, v in mod.state_dict().items()} for m, mod in modules.items()}
     canonical = {m: {k: states[m][k] for k in aliases[m]} for m in modules}
     recovered: dict[str, set[str]] = {m: set() for m in modules}
+    # Taken from TokLIP, not the bundle: the teacher's text tower is not shipped.
+    substituted = {m: {k for k in aliases[m] if m == "teacher" and k.startswith("text.")} for m in modules}
     with tempfile.TemporaryDirectory() as tmp:
         probe = export_all(model, teacher, Path(tmp) / "probe")
         for role, path in roles.items():
@@ -152,23 +153,22 @@ def import_bundle(bundle: Path, seed: int = 0) -> tuple[TokLIP, PixelCLIP | None
         recovered["toklip"] |= {"logit_scale", "logit_bias"}
         not_from_bundle: dict[str, list[str]] = {}
         if teacher is not None:
-            for k in list(states["teacher"]):
-                if k.startswith("text.") and k not in recovered["teacher"]:
-                    states["teacher"][k] = states["toklip"][k].clone()
+            for key in substituted["teacher"]:
+                for alias in aliases["teacher"][key]:
+                    states["teacher"][alias] = states["toklip"][alias].clone()
             states["teacher"]["logit_scale"] = states["toklip"]["logit_scale"].clone()
             states["teacher"]["logit_bias"] = states["toklip"]["logit_bias"].clone()
             recovered["teacher"] |= {"logit_scale", "logit_bias"}
             not_from_bundle["teacher"] = ["text.* (TokLIP's text tower)", "logit_scale / logit_bias (TokLIP's)"]
         for m, mod in modules.items():
             for key, keys in aliases[m].items():
-                if key not in recovered[m] and not (m == "teacher" and key.startswith("text.")):
+                if key not in recovered[m] | substituted[m]:
                     for alias in keys:
                         states[m][alias] = built[m][alias]
             mod.load_state_dict(states[m], strict=True)
             mod.eval()
         unrecovered = {m: sorted(k for k in aliases[m] if mod.state_dict()[k].is_floating_point()
-                                 and k not in recovered[m] and not (m == "teacher" and k.startswith("text.")))
-                       for m, mod in modules.items()}
+                                 and k not in recovered[m] | substituted[m]) for m, mod in modules.items()}
         check = export_all(model, teacher, Path(tmp) / "check")
         inputs = _probe_inputs(cfg)
         diffs: dict[str, float] = {}
@@ -195,9 +195,8 @@ def main(argv: list[str] | None = None) -> None:
                     help="also the VQ's state dict alone (stage1_vq.pt layout, what toklip.vq_ablation loads)")
     a = ap.parse_args(argv)
     model, teacher, report = import_bundle(a.bundle)
-    manifest = json.loads((a.bundle / "manifest.json").read_text())
     a.out.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({"config": manifest["config"], "toklip": model.state_dict(),
+    torch.save({"config": model.cfg.to_dict(), "toklip": model.state_dict(),
                 "teacher": teacher.state_dict() if teacher is not None else None,
                 "imported_from_bundle": report}, a.out)
     if a.vq_out:
